@@ -1,0 +1,9 @@
+DROP TABLE settings;
+DROP TABLE audit_events;
+DROP TABLE api_key_roles;
+DROP TABLE api_keys;
+DROP TABLE user_roles;
+DROP TABLE role_permissions;
+DROP TABLE permissions;
+DROP TABLE roles;
+DROP TABLE users;

@@ -1,0 +1,9 @@
+//! Who is asking and what they may do: the permission catalog, password hashing, the principal.
+
+pub mod catalog;
+pub mod password;
+pub mod principal;
+pub mod session;
+pub mod token;
+
+pub use principal::{PermissionSet, Principal};

@@ -1,0 +1,128 @@
+//! The principal: whoever is acting, with the permissions they hold. A signed-in user arrives here
+//! from the session; services take a principal and never ask how it was authenticated.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_session::SessionExt;
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+
+use crate::auth::session;
+use crate::error::AppError;
+use crate::models::audit::Actor;
+use crate::models::{permission, user};
+use crate::startup::AppState;
+
+/// A set of permission names, or every permission (the Admin role).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PermissionSet {
+    all: bool,
+    names: BTreeSet<String>,
+}
+
+impl PermissionSet {
+    pub fn all() -> Self {
+        Self { all: true, names: BTreeSet::new() }
+    }
+
+    pub fn from_names(names: impl IntoIterator<Item = String>) -> Self {
+        Self { all: false, names: names.into_iter().collect() }
+    }
+
+    pub fn can(&self, permission: &str) -> bool {
+        self.all || self.names.contains(permission)
+    }
+
+    pub fn holds_all(&self) -> bool {
+        self.all
+    }
+
+    /// The names held explicitly (empty for "all").
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().map(String::as_str)
+    }
+}
+
+/// A signed-in person and what they may do.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user_id: String,
+    pub email: String,
+    pub display_name: String,
+    pub permissions: PermissionSet,
+}
+
+impl Principal {
+    pub fn can(&self, permission: &str) -> bool {
+        self.permissions.can(permission)
+    }
+
+    /// Fails with the "you need the … permission" error unless the principal holds `permission`.
+    pub fn require(&self, permission: &str) -> Result<(), AppError> {
+        if self.can(permission) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(permission))
+        }
+    }
+
+    pub fn actor(&self) -> Actor {
+        Actor::User { id: self.user_id.clone(), label: self.email.clone() }
+    }
+}
+
+impl FromRequest for Principal {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            if let Some(principal) = req.extensions().get::<Principal>() {
+                return Ok(principal.clone());
+            }
+            let principal = load_from_session(&req).await?;
+            req.extensions_mut().insert(principal.clone());
+            Ok(principal)
+        })
+    }
+}
+
+/// Loads the signed-in user on every request, so a deactivated user or one whose password changed
+/// (both bump `auth_version`) is signed out at their next request.
+async fn load_from_session(req: &HttpRequest) -> Result<Principal, AppError> {
+    let session = req.get_session();
+    let Some(identity) = session::current(&session)? else {
+        return Err(AppError::Unauthenticated);
+    };
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::Internal("application state missing".into()))?;
+    let loaded = state
+        .db
+        .run(move |conn| {
+            let Some(found) = user::find(conn, &identity.user_id)? else {
+                return Ok(None);
+            };
+            if !found.is_active() || found.auth_version != identity.auth_version {
+                return Ok(None);
+            }
+            let permissions = permission::effective_for_user(conn, &found.id)?;
+            Ok(Some(Principal {
+                user_id: found.id,
+                email: found.email,
+                display_name: found.display_name,
+                permissions,
+            }))
+        })
+        .await?;
+    match loaded {
+        Some(principal) => Ok(principal),
+        None => {
+            session.purge();
+            Err(AppError::Unauthenticated)
+        }
+    }
+}

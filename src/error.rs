@@ -1,0 +1,210 @@
+//! One error type for the whole application. It renders itself as an HTML page; the
+//! [`crate::middleware::error_format`] middleware re-renders it as JSON under `/api/` and turns
+//! "sign in required" into a redirect for pages.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+use serde::Serialize;
+
+use crate::auth::catalog;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("The page or object you asked for does not exist.")]
+    NotFound,
+    #[error("Sign in to continue.")]
+    Unauthenticated,
+    #[error("{}", forbidden_sentence(.permission))]
+    Forbidden { permission: String },
+    #[error("{message}")]
+    Validation { field: String, message: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after_secs: u64 },
+    #[error("The request is too large: the limit is {limit_kib} KiB.")]
+    PayloadTooLarge { limit_kib: usize },
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("This request came from another site and was blocked to protect your account. Go back, reload the page and try again.")]
+    CrossSiteRequest,
+    #[error("The database is not available right now. Try again in a moment.")]
+    Unavailable(String),
+    #[error("Something went wrong on our side. Try again; if it keeps happening, ask your operator to check the server log.")]
+    Internal(String),
+}
+
+/// The sentence shown to someone who lacks a permission, on pages and in API answers alike.
+pub fn forbidden_sentence(permission: &str) -> String {
+    match catalog::builtin(permission) {
+        Some(entry) => format!(
+            "You need the `{permission}` permission to {}. Ask someone who can manage your roles to grant it.",
+            entry.action_phrase
+        ),
+        None => format!(
+            "You need the `{permission}` permission to do this. Ask someone who can manage your roles to grant it."
+        ),
+    }
+}
+
+impl AppError {
+    pub fn forbidden(permission: &str) -> Self {
+        Self::Forbidden { permission: permission.to_string() }
+    }
+
+    pub fn validation(field: &str, message: impl Into<String>) -> Self {
+        Self::Validation { field: field.to_string(), message: message.into() }
+    }
+
+    /// A stable machine-readable code for the JSON rendering.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound => "NOT_FOUND",
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden { .. } => "INSUFFICIENT_PERMISSIONS",
+            Self::Validation { .. } => "VALIDATION_FAILED",
+            Self::Conflict(_) => "CONFLICT",
+            Self::TooManyRequests { .. } => "RATE_LIMITED",
+            Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
+            Self::BadRequest(_) => "BAD_REQUEST",
+            Self::CrossSiteRequest => "CROSS_SITE_REQUEST",
+            Self::Unavailable(_) => "UNAVAILABLE",
+            Self::Internal(_) => "INTERNAL",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            Self::NotFound => "Not found",
+            Self::Unauthenticated => "Sign in required",
+            Self::Forbidden { .. } => "Permission needed",
+            Self::Validation { .. } | Self::BadRequest(_) => "Please check your input",
+            Self::Conflict(_) => "Already changed",
+            Self::TooManyRequests { .. } => "Too many attempts",
+            Self::PayloadTooLarge { .. } => "Request too large",
+            Self::CrossSiteRequest => "Request blocked",
+            Self::Unavailable(_) => "Temporarily unavailable",
+            Self::Internal(_) => "Something went wrong",
+        }
+    }
+
+    /// The JSON body used under `/api/`: `{"error": {"code", "message", "field"?, "required"?}}`.
+    pub fn to_json(&self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code(),
+                message: self.to_string(),
+                field: match self {
+                    Self::Validation { field, .. } => Some(field.clone()),
+                    _ => None,
+                },
+                required: match self {
+                    Self::Forbidden { permission } => Some(permission.clone()),
+                    _ => None,
+                },
+            },
+        }
+    }
+
+    fn log(&self) {
+        match self {
+            Self::Internal(detail) => tracing::error!(error = %detail, "internal error"),
+            Self::Unavailable(detail) => tracing::error!(error = %detail, "database unavailable"),
+            _ => {}
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ErrorDetail {
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "errors/error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    title: &'a str,
+    message: String,
+    permission: Option<&'a str>,
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden { .. } | Self::CrossSiteRequest => StatusCode::FORBIDDEN,
+            Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.log();
+        let status = self.status_code();
+        let page = ErrorPage {
+            status: status.as_u16(),
+            title: self.title(),
+            message: self.to_string(),
+            permission: match self {
+                Self::Forbidden { permission } => Some(permission),
+                _ => None,
+            },
+        };
+        let mut response = HttpResponse::build(status);
+        if let Self::TooManyRequests { retry_after_secs, .. } = self {
+            response.insert_header(("Retry-After", retry_after_secs.to_string()));
+        }
+        match page.render() {
+            Ok(html) => response.content_type("text/html; charset=utf-8").body(html),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot render the error page");
+                response.content_type("text/plain; charset=utf-8").body(self.to_string())
+            }
+        }
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(err: diesel::result::Error) -> Self {
+        match err {
+            diesel::result::Error::NotFound => Self::NotFound,
+            other => Self::Internal(format!("database error: {other}")),
+        }
+    }
+}
+
+impl From<askama::Error> for AppError {
+    fn from(err: askama::Error) -> Self {
+        Self::Internal(format!("template error: {err}"))
+    }
+}
+
+impl From<actix_session::SessionInsertError> for AppError {
+    fn from(err: actix_session::SessionInsertError) -> Self {
+        Self::Internal(format!("session error: {err}"))
+    }
+}
+
+impl From<actix_session::SessionGetError> for AppError {
+    fn from(err: actix_session::SessionGetError) -> Self {
+        Self::Internal(format!("session error: {err}"))
+    }
+}

@@ -1,0 +1,13 @@
+//! Latchkey: a self-hosted console for API keys and the roles that authorize them.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod middleware;
+pub mod models;
+pub mod routes;
+pub mod services;
+pub mod startup;
+pub mod telemetry;
+pub mod templates;

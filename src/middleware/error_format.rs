@@ -1,0 +1,79 @@
+//! Renders every error for its audience: JSON under `/api/`, a redirect to the sign-in page when a page
+//! needs a session, and the HTML error page otherwise (also for errors actix raises itself).
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpResponse, ResponseError};
+
+use crate::error::AppError;
+
+pub async fn render_errors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let is_api = req.path().starts_with("/api/");
+    let is_htmx = req.headers().contains_key("hx-request");
+    let return_to = (req.method() == Method::GET).then(|| {
+        req.uri()
+            .path_and_query()
+            .map(|pq| pq.as_str().to_string())
+            .unwrap_or_else(|| "/".into())
+    });
+    let res = next.call(req).await?;
+    let Some(err) = res.response().error() else {
+        return Ok(res.map_into_boxed_body());
+    };
+    let status = res.status();
+    let replacement = match err.as_error::<AppError>() {
+        Some(app_err) if is_api => Some(json_response(app_err)),
+        Some(AppError::Unauthenticated) => Some(sign_in_redirect(is_htmx, return_to.as_deref())),
+        Some(_) => None,
+        None => {
+            let app_err = from_status(status, &err.to_string());
+            Some(if is_api { json_response(&app_err) } else { app_err.error_response() })
+        }
+    };
+    Ok(match replacement {
+        Some(response) => {
+            let (req, _) = res.into_parts();
+            ServiceResponse::new(req, response).map_into_boxed_body()
+        }
+        None => res.map_into_boxed_body(),
+    })
+}
+
+fn json_response(err: &AppError) -> HttpResponse {
+    let mut response = HttpResponse::build(err.status_code());
+    if let AppError::TooManyRequests { retry_after_secs, .. } = err {
+        response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+    }
+    response.json(err.to_json())
+}
+
+fn sign_in_redirect(is_htmx: bool, return_to: Option<&str>) -> HttpResponse {
+    let location = match return_to {
+        Some(path) if path != "/" => format!("/login?next={}", url_encode(path)),
+        _ => "/login".to_string(),
+    };
+    if is_htmx {
+        HttpResponse::Ok().insert_header(("HX-Redirect", location)).finish()
+    } else {
+        HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
+    }
+}
+
+fn url_encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// Maps an error raised by actix itself (a bad path, an unreadable body) to our own.
+fn from_status(status: StatusCode, detail: &str) -> AppError {
+    match status {
+        StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => AppError::NotFound,
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge { limit_kib: crate::startup::FORM_LIMIT_BYTES / 1024 },
+        s if s.is_client_error() => AppError::BadRequest(format!("The request could not be read: {detail}")),
+        _ => AppError::Internal(detail.to_string()),
+    }
+}

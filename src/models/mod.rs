@@ -1,0 +1,7 @@
+//! Rows and the queries over them: plain functions over a connection, no rules and no HTML.
+
+pub mod audit;
+pub mod permission;
+pub mod role;
+pub mod setting;
+pub mod user;

@@ -1,0 +1,96 @@
+//! Signing in and out.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::auth::session as auth_session;
+use crate::auth::Principal;
+use crate::error::AppError;
+use crate::routes::web::{client_ip, safe_return_path, see_other};
+use crate::services::sign_in::{self, SignInOutcome};
+use crate::startup::AppState;
+use crate::templates::ASSET_VERSION;
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+    signed_out: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/login.html")]
+struct LoginPage {
+    asset_version: &'static str,
+    email: String,
+    next: String,
+    error: Option<String>,
+    notice: Option<&'static str>,
+}
+
+fn render(page: LoginPage, status: StatusCode) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(page.render()?))
+}
+
+pub async fn form(principal: Option<Principal>, query: web::Query<LoginQuery>) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    if principal.is_some() {
+        return Ok(see_other(&safe_return_path(query.next.as_deref())));
+    }
+    render(
+        LoginPage {
+            asset_version: ASSET_VERSION,
+            email: String::new(),
+            next: safe_return_path(query.next.as_deref()),
+            error: None,
+            notice: query.signed_out.map(|_| "You have signed out."),
+        },
+        StatusCode::OK,
+    )
+}
+
+pub async fn submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, AppError> {
+    let LoginForm { email, password, next } = form.into_inner();
+    let next = safe_return_path(Some(&next));
+    let outcome = sign_in::sign_in(&state.db, email.clone(), password, client_ip(&req)).await?;
+    let (status, error) = match outcome {
+        SignInOutcome::SignedIn(user) => {
+            auth_session::start(&session, &user)?;
+            return Ok(see_other(&next));
+        }
+        SignInOutcome::InvalidCredentials => (StatusCode::UNAUTHORIZED, "The email or password is not correct.".to_string()),
+        SignInOutcome::Throttled { minutes } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Too many failed sign-ins for this email. Try again in {minutes} minute{}.",
+                if minutes == 1 { "" } else { "s" }
+            ),
+        ),
+    };
+    render(
+        LoginPage { asset_version: ASSET_VERSION, email, next, error: Some(error), notice: None },
+        status,
+    )
+}
+
+pub async fn sign_out(session: Session) -> HttpResponse {
+    auth_session::end(&session);
+    see_other("/login?signed_out=1")
+}

@@ -1,0 +1,28 @@
+//! HTML pages and htmx fragments.
+
+pub mod auth;
+pub mod console;
+pub mod setup;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse};
+
+/// The address of the connected peer (not a forwarded header, which a client could forge).
+pub fn client_ip(req: &HttpRequest) -> Option<String> {
+    req.peer_addr().map(|addr| addr.ip().to_string())
+}
+
+/// A redirect after a successful form post (Post/Redirect/Get).
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+/// A local path to return to after sign-in; anything else (another site, `//host`) becomes `/`.
+pub fn safe_return_path(next: Option<&str>) -> String {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_string(),
+        _ => "/".to_string(),
+    }
+}

@@ -1,0 +1,67 @@
+//! The operations people perform. Each owns its rules: permission check, validation, the write and its
+//! audit event in one transaction. Web handlers (and later API handlers) only parse and render.
+
+pub mod setup;
+pub mod sign_in;
+
+use std::collections::BTreeMap;
+
+use crate::error::AppError;
+
+/// Messages for form fields, keyed by field name; a form re-renders with them beside each field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldErrors(BTreeMap<String, String>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.entry(field.to_string()).or_insert_with(|| message.into());
+    }
+
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0.get(field).map(String::as_str)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok` when nothing was added, otherwise the errors.
+    pub fn into_result(self) -> Result<(), FieldErrors> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(self)
+        }
+    }
+}
+
+impl From<FieldErrors> for AppError {
+    /// The first field's message, for renderings that show one (JSON answers).
+    fn from(errors: FieldErrors) -> Self {
+        match errors.0.into_iter().next() {
+            Some((field, message)) => AppError::Validation { field, message },
+            None => AppError::BadRequest("The input is not valid.".into()),
+        }
+    }
+}
+
+/// The outcome of a form submission: done, or the form again with messages.
+#[derive(Debug)]
+pub enum FormError {
+    Invalid(FieldErrors),
+    Failed(AppError),
+}
+
+impl<E: Into<AppError>> From<E> for FormError {
+    /// A validation error about one field becomes a message beside that field.
+    fn from(err: E) -> Self {
+        match err.into() {
+            AppError::Validation { field, message } => {
+                let mut errors = FieldErrors::default();
+                errors.add(&field, message);
+                FormError::Invalid(errors)
+            }
+            other => FormError::Failed(other),
+        }
+    }
+}

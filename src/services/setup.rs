@@ -1,0 +1,170 @@
+//! First-run setup: a one-time link printed in the log lets the first person create the admin.
+
+use subtle::ConstantTimeEq;
+
+use diesel::Connection;
+
+use crate::auth::catalog::ADMIN_ROLE_ID;
+use crate::auth::token::{self, sha256_hex};
+use crate::db::{new_id, now, Db, DbConnection};
+use crate::error::AppError;
+use crate::models::audit::{self, Actor, Target};
+use crate::models::user::{self, NewUser, User, STATUS_ACTIVE};
+use crate::models::{permission, role, setting};
+use crate::services::{FieldErrors, FormError};
+
+/// Seeds what every installation has: Latchkey's permissions and the Admin role.
+pub fn seed(conn: &mut DbConnection) -> Result<(), AppError> {
+    permission::ensure_builtin(conn)?;
+    role::ensure_admin_role(conn)?;
+    Ok(())
+}
+
+/// When nobody can sign in yet, makes a new one-time setup token (only its hash is stored) and
+/// returns it; otherwise removes any stale token and returns `None`.
+pub fn prepare_token(conn: &mut DbConnection) -> Result<Option<String>, AppError> {
+    if user::count(conn)? > 0 {
+        setting::delete(conn, setting::SETUP_TOKEN_SHA256)?;
+        return Ok(None);
+    }
+    let token = token::random_hex(24);
+    setting::set(conn, setting::SETUP_TOKEN_SHA256, &sha256_hex(&token))?;
+    Ok(Some(token))
+}
+
+/// Whether `token` opens the setup page now (no user yet, token matches the stored hash).
+pub fn token_is_valid(conn: &mut DbConnection, token: &str) -> Result<bool, AppError> {
+    if user::count(conn)? > 0 {
+        return Ok(false);
+    }
+    let Some(stored) = setting::get(conn, setting::SETUP_TOKEN_SHA256)? else {
+        return Ok(false);
+    };
+    Ok(bool::from(stored.as_bytes().ct_eq(sha256_hex(token).as_bytes())))
+}
+
+/// What the setup form and `create-admin` ask for.
+#[derive(Debug, Clone, Default)]
+pub struct AdminInput {
+    pub email: String,
+    pub display_name: String,
+    pub password: String,
+    pub password_confirmation: String,
+}
+
+impl AdminInput {
+    pub fn validate(&self) -> Result<(), FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let email = self.email.trim();
+        if email.is_empty() {
+            errors.add("email", "Enter an email address.");
+        } else if !looks_like_email(email) {
+            errors.add("email", "Enter an email address like name@example.com.");
+        }
+        if self.display_name.trim().chars().count() > 100 {
+            errors.add("display_name", "Use at most 100 characters.");
+        }
+        if let Err(message) = crate::auth::password::check_strength(&self.password, email) {
+            errors.add("password", message);
+        } else if self.password != self.password_confirmation {
+            errors.add("password_confirmation", "The two passwords differ.");
+        }
+        errors.into_result()
+    }
+
+    fn name_or_default(&self) -> String {
+        let name = self.display_name.trim();
+        if name.is_empty() {
+            self.email.trim().split('@').next().unwrap_or_default().to_string()
+        } else {
+            name.to_string()
+        }
+    }
+}
+
+fn looks_like_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+}
+
+/// Completes first-run setup: creates the first admin, spending the token in the same transaction so
+/// two browsers racing with one link cannot both succeed.
+pub async fn complete(db: &Db, token: String, input: AdminInput, ip: Option<String>) -> Result<User, FormError> {
+    input.validate().map_err(FormError::Invalid)?;
+    let password = input.password.clone();
+    let hash = actix_web::web::block(move || crate::auth::password::hash(&password))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))??;
+    db.run(move |conn| {
+        conn.transaction(|conn| {
+            if !token_is_valid(conn, &token)? || !setting::delete(conn, setting::SETUP_TOKEN_SHA256)? {
+                return Err(AppError::NotFound);
+            }
+            create_admin_in(conn, &input, &hash, &Actor::Anonymous, ip.as_deref(), "setup.completed")
+        })
+    })
+    .await
+    .map_err(FormError::from)
+}
+
+/// Creates an administrator from the command line (`latchkey create-admin`).
+pub fn create_admin_blocking(conn: &mut DbConnection, input: &AdminInput) -> Result<User, FormError> {
+    input.validate().map_err(FormError::Invalid)?;
+    let hash = crate::auth::password::hash(&input.password)?;
+    conn.transaction(|conn| {
+        let created = create_admin_in(conn, input, &hash, &Actor::System, None, "user.created")?;
+        setting::delete(conn, setting::SETUP_TOKEN_SHA256)?;
+        Ok::<_, AppError>(created)
+    })
+    .map_err(FormError::from)
+}
+
+fn create_admin_in(
+    conn: &mut DbConnection,
+    input: &AdminInput,
+    password_hash: &str,
+    actor: &Actor,
+    ip: Option<&str>,
+    action: &str,
+) -> Result<User, AppError> {
+    let email = user::normalize_email(&input.email);
+    if user::find_by_email(conn, &email)?.is_some() {
+        return Err(AppError::validation("email", "A user with this email already exists."));
+    }
+    let id = new_id();
+    let display_name = input.name_or_default();
+    let at = now();
+    user::insert(
+        conn,
+        &NewUser {
+            id: &id,
+            email: &email,
+            display_name: &display_name,
+            password_hash: Some(password_hash),
+            status: STATUS_ACTIVE,
+            auth_version: 1,
+            created_at: at,
+            updated_at: at,
+        },
+    )?;
+    user::grant_role(conn, &id, ADMIN_ROLE_ID, None)?;
+    audit::record(
+        conn,
+        audit::NewEvent {
+            actor,
+            action,
+            target: Target { kind: "user", id: Some(id.clone()), label: email.clone() },
+            summary: "administrator created with the Admin role".into(),
+            ip_address: ip,
+            outcome: audit::OUTCOME_SUCCESS,
+        },
+    )?;
+    user::find(conn, &id)?.ok_or(AppError::NotFound)
+}

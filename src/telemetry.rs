@@ -1,0 +1,14 @@
+//! Structured logs on standard error.
+
+use tracing_subscriber::EnvFilter;
+
+/// Installs the log subscriber once; later calls (tests) are ignored.
+pub fn init(filter: &str) {
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
