@@ -4,7 +4,11 @@
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "latchkey", version, about = "Self-hosted console for API keys and their roles")]
+#[command(
+    name = "latchkey",
+    version,
+    about = "Self-hosted console for API keys and their roles"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub settings: Settings,
@@ -35,10 +39,20 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
     /// Address and port to listen on.
-    #[arg(long, env = "LATCHKEY_BIND", default_value = "127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "LATCHKEY_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
     pub bind: String,
     /// SQLite file (a path or sqlite:// URL) or postgres:// URL.
-    #[arg(long, env = "DATABASE_URL", default_value = "data/latchkey.db", global = true)]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "data/latchkey.db",
+        global = true
+    )]
     pub database_url: String,
     /// The address people use to reach the console (e.g. https://keys.example.com). Decides the
     /// cookie's Secure flag and the origin accepted for form posts; defaults to http://<bind>.
@@ -46,10 +60,20 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Session signing key: 128 hex characters (64 bytes). When unset, one is generated once and kept
     /// in the database, so every instance on the same database shares it.
-    #[arg(long, env = "LATCHKEY_SESSION_KEY", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "LATCHKEY_SESSION_KEY",
+        hide_env_values = true,
+        global = true
+    )]
     pub session_key: Option<String>,
     /// Largest number of pooled database connections.
-    #[arg(long, env = "LATCHKEY_DB_POOL_SIZE", default_value_t = 16, global = true)]
+    #[arg(
+        long,
+        env = "LATCHKEY_DB_POOL_SIZE",
+        default_value_t = 16,
+        global = true
+    )]
     pub db_pool_size: u32,
     /// HTTP worker threads (defaults to the number of CPU cores).
     #[arg(long, env = "LATCHKEY_WORKERS", global = true)]

@@ -22,7 +22,10 @@ pub enum AppError {
     #[error("{0}")]
     Conflict(String),
     #[error("{message}")]
-    TooManyRequests { message: String, retry_after_secs: u64 },
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("The request is too large: the limit is {limit_kib} KiB.")]
     PayloadTooLarge { limit_kib: usize },
     #[error("{0}")]
@@ -50,11 +53,16 @@ pub fn forbidden_sentence(permission: &str) -> String {
 
 impl AppError {
     pub fn forbidden(permission: &str) -> Self {
-        Self::Forbidden { permission: permission.to_string() }
+        Self::Forbidden {
+            permission: permission.to_string(),
+        }
     }
 
     pub fn validation(field: &str, message: impl Into<String>) -> Self {
-        Self::Validation { field: field.to_string(), message: message.into() }
+        Self::Validation {
+            field: field.to_string(),
+            message: message.into(),
+        }
     }
 
     /// A stable machine-readable code for the JSON rendering.
@@ -169,14 +177,19 @@ impl ResponseError for AppError {
             },
         };
         let mut response = HttpResponse::build(status);
-        if let Self::TooManyRequests { retry_after_secs, .. } = self {
+        if let Self::TooManyRequests {
+            retry_after_secs, ..
+        } = self
+        {
             response.insert_header(("Retry-After", retry_after_secs.to_string()));
         }
         match page.render() {
             Ok(html) => response.content_type("text/html; charset=utf-8").body(html),
             Err(e) => {
                 tracing::error!(error = %e, "cannot render the error page");
-                response.content_type("text/plain; charset=utf-8").body(self.to_string())
+                response
+                    .content_type("text/plain; charset=utf-8")
+                    .body(self.to_string())
             }
         }
     }

@@ -15,7 +15,11 @@ fn main() -> ExitCode {
     let outcome = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.settings),
         Command::Migrate => migrate(&cli.settings),
-        Command::CreateAdmin { email, name, password_stdin: _ } => create_admin(&cli.settings, email, name),
+        Command::CreateAdmin {
+            email,
+            name,
+            password_stdin: _,
+        } => create_admin(&cli.settings, email, name),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -65,14 +69,18 @@ fn create_admin(settings: &Settings, email: String, name: Option<String>) -> Res
     };
     match setup::create_admin_blocking(&mut conn, &input) {
         Ok(user) => {
-            println!("Created administrator {} with the Admin role. Sign in at /login.", user.email);
+            println!(
+                "Created administrator {} with the Admin role. Sign in at /login.",
+                user.email
+            );
             Ok(())
         }
         Err(FormError::Invalid(errors)) => {
-            let messages: Vec<String> = ["email", "display_name", "password", "password_confirmation"]
-                .iter()
-                .filter_map(|field| errors.get(field).map(|m| format!("{field}: {m}")))
-                .collect();
+            let messages: Vec<String> =
+                ["email", "display_name", "password", "password_confirmation"]
+                    .iter()
+                    .filter_map(|field| errors.get(field).map(|m| format!("{field}: {m}")))
+                    .collect();
             Err(messages.join("; "))
         }
         Err(FormError::Failed(err)) => Err(err.to_string()),

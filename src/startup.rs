@@ -42,7 +42,10 @@ pub enum StartupError {
     #[error("cannot prepare the database: {0}")]
     Seed(String),
     #[error("cannot listen on {address}: {source}")]
-    Bind { address: String, source: std::io::Error },
+    Bind {
+        address: String,
+        source: std::io::Error,
+    },
 }
 
 pub struct Application {
@@ -55,7 +58,11 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let public_origin = settings.public_url.as_deref().map(parse_origin).transpose()?;
+        let public_origin = settings
+            .public_url
+            .as_deref()
+            .map(parse_origin)
+            .transpose()?;
         let db = open_database(&settings).await?;
         let key_db = db.clone();
         let configured_key = settings.session_key.clone();
@@ -73,30 +80,39 @@ impl Application {
             other => StartupError::Seed(format!("{other:?}")),
         })?;
 
-        let listener = TcpListener::bind(&settings.bind)
-            .map_err(|source| StartupError::Bind { address: settings.bind.clone(), source })?;
-        let local = listener
-            .local_addr()
-            .map_err(|source| StartupError::Bind { address: settings.bind.clone(), source })?;
+        let listener = TcpListener::bind(&settings.bind).map_err(|source| StartupError::Bind {
+            address: settings.bind.clone(),
+            source,
+        })?;
+        let local = listener.local_addr().map_err(|source| StartupError::Bind {
+            address: settings.bind.clone(),
+            source,
+        })?;
         let base_url = public_origin
             .clone()
             .unwrap_or_else(|| format!("http://{local}"));
         let secure_cookies = base_url.starts_with("https://");
-        let state = web::Data::new(AppState { db: db.clone(), public_origin });
+        let state = web::Data::new(AppState {
+            db: db.clone(),
+            public_origin,
+        });
 
         let mut server = HttpServer::new(move || {
-            let session = SessionMiddleware::builder(CookieSessionStore::default(), session_key.clone())
-                .cookie_name("latchkey_session".into())
-                .cookie_secure(secure_cookies)
-                .cookie_http_only(true)
-                .cookie_same_site(SameSite::Lax)
-                .cookie_content_security(CookieContentSecurity::Private)
-                .session_lifecycle(
-                    PersistentSession::default()
-                        .session_ttl(actix_web::cookie::time::Duration::hours(SESSION_TTL_HOURS))
-                        .session_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
-                )
-                .build();
+            let session =
+                SessionMiddleware::builder(CookieSessionStore::default(), session_key.clone())
+                    .cookie_name("latchkey_session".into())
+                    .cookie_secure(secure_cookies)
+                    .cookie_http_only(true)
+                    .cookie_same_site(SameSite::Lax)
+                    .cookie_content_security(CookieContentSecurity::Private)
+                    .session_lifecycle(
+                        PersistentSession::default()
+                            .session_ttl(actix_web::cookie::time::Duration::hours(
+                                SESSION_TTL_HOURS,
+                            ))
+                            .session_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+                    )
+                    .build();
             App::new()
                 .app_data(state.clone())
                 .app_data(routes::form_config())
@@ -110,11 +126,20 @@ impl Application {
                 .wrap(from_fn(request_log::log_requests))
         })
         .listen(listener)
-        .map_err(|source| StartupError::Bind { address: settings.bind.clone(), source })?;
+        .map_err(|source| StartupError::Bind {
+            address: settings.bind.clone(),
+            source,
+        })?;
         if let Some(workers) = settings.workers {
             server = server.workers(workers.max(1));
         }
-        Ok(Self { server: server.run(), port: local.port(), base_url, setup_token, db })
+        Ok(Self {
+            server: server.run(),
+            port: local.port(),
+            base_url,
+            setup_token,
+            db,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -153,21 +178,30 @@ async fn open_database(settings: &Settings) -> Result<Db, StartupError> {
 
 /// The configured key, or the one kept in the database (made on first start), so that every instance
 /// sharing the database signs cookies alike and restarts keep people signed in.
-fn session_key(conn: &mut crate::db::DbConnection, configured: Option<&str>) -> Result<Key, AppError> {
+fn session_key(
+    conn: &mut crate::db::DbConnection,
+    configured: Option<&str>,
+) -> Result<Key, AppError> {
     let hex = match configured {
         Some(hex) => hex.trim().to_string(),
         None => setting::get_or_insert(conn, setting::SESSION_KEY, &token::random_hex(64))?,
     };
     let bytes = token::unhex(&hex)
         .filter(|bytes| bytes.len() >= 64)
-        .ok_or_else(|| AppError::BadRequest("LATCHKEY_SESSION_KEY must be at least 128 hex characters (64 bytes)".into()))?;
-    Key::try_from(bytes.as_slice()).map_err(|e| AppError::BadRequest(format!("LATCHKEY_SESSION_KEY is not usable: {e}")))
+        .ok_or_else(|| {
+            AppError::BadRequest(
+                "LATCHKEY_SESSION_KEY must be at least 128 hex characters (64 bytes)".into(),
+            )
+        })?;
+    Key::try_from(bytes.as_slice())
+        .map_err(|e| AppError::BadRequest(format!("LATCHKEY_SESSION_KEY is not usable: {e}")))
 }
 
 /// `https://keys.example.com/some/path` → `https://keys.example.com`.
 fn parse_origin(raw: &str) -> Result<String, StartupError> {
-    let parsed = url::Url::parse(raw)
-        .map_err(|e| StartupError::Config(format!("LATCHKEY_PUBLIC_URL is not a URL ({e}): {raw}")))?;
+    let parsed = url::Url::parse(raw).map_err(|e| {
+        StartupError::Config(format!("LATCHKEY_PUBLIC_URL is not a URL ({e}): {raw}"))
+    })?;
     match parsed.scheme() {
         "http" | "https" => Ok(parsed.origin().ascii_serialization()),
         other => Err(StartupError::Config(format!(

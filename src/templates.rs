@@ -19,10 +19,30 @@ pub enum Section {
 /// The console's tabs and the permission each needs to be shown (`None`: every signed-in user).
 pub const TABS: &[(Section, &str, &str, Option<&str>)] = &[
     (Section::Overview, "Overview", "/", None),
-    (Section::Development, "Development", "/development", Some(catalog::SERVICE_ACCOUNTS_RETRIEVE)),
-    (Section::Roles, "Roles", "/roles", Some(catalog::ROLES_RETRIEVE)),
-    (Section::Team, "Team", "/team", Some(catalog::USERS_RETRIEVE)),
-    (Section::Audit, "Audit log", "/audit", Some(catalog::AUDIT_LOG_RETRIEVE)),
+    (
+        Section::Development,
+        "Development",
+        "/development",
+        Some(catalog::SERVICE_ACCOUNTS_RETRIEVE),
+    ),
+    (
+        Section::Roles,
+        "Roles",
+        "/roles",
+        Some(catalog::ROLES_RETRIEVE),
+    ),
+    (
+        Section::Team,
+        "Team",
+        "/team",
+        Some(catalog::USERS_RETRIEVE),
+    ),
+    (
+        Section::Audit,
+        "Audit log",
+        "/audit",
+        Some(catalog::AUDIT_LOG_RETRIEVE),
+    ),
 ];
 
 #[derive(Debug, Clone)]
@@ -42,11 +62,20 @@ pub struct Layout {
 }
 
 impl Layout {
-    pub fn new(principal: &Principal, session: &Session, section: Section, title: impl Into<String>) -> Self {
+    pub fn new(
+        principal: &Principal,
+        session: &Session,
+        section: Section,
+        title: impl Into<String>,
+    ) -> Self {
         let tabs = TABS
             .iter()
             .filter(|(_, _, _, needs)| needs.is_none_or(|permission| principal.can(permission)))
-            .map(|(tab_section, label, href, _)| Tab { label, href, active: *tab_section == section })
+            .map(|(tab_section, label, href, _)| Tab {
+                label,
+                href,
+                active: *tab_section == section,
+            })
             .collect();
         Self {
             title: title.into(),

@@ -31,30 +31,98 @@ pub const ACCOUNTS_RETRIEVE: &str = "accounts.retrieve";
 pub const ACCOUNTS_UPDATE: &str = "accounts.update";
 pub const AUDIT_LOG_RETRIEVE: &str = "audit-log.retrieve";
 
-const fn entry(name: &'static str, description: &'static str, action_phrase: &'static str) -> CatalogEntry {
-    CatalogEntry { name, description, action_phrase }
+const fn entry(
+    name: &'static str,
+    description: &'static str,
+    action_phrase: &'static str,
+) -> CatalogEntry {
+    CatalogEntry {
+        name,
+        description,
+        action_phrase,
+    }
 }
 
 pub const BUILTIN: &[CatalogEntry] = &[
     entry(ROLES_CREATE, "Create roles", "create roles"),
-    entry(ROLES_RETRIEVE, "See roles and their permissions", "see roles"),
-    entry(ROLES_UPDATE, "Change a role's name and permissions", "change roles"),
+    entry(
+        ROLES_RETRIEVE,
+        "See roles and their permissions",
+        "see roles",
+    ),
+    entry(
+        ROLES_UPDATE,
+        "Change a role's name and permissions",
+        "change roles",
+    ),
     entry(ROLES_DELETE, "Delete roles", "delete roles"),
-    entry(SERVICE_ACCOUNTS_CREATE, "Create API keys", "create API keys"),
-    entry(SERVICE_ACCOUNTS_RETRIEVE, "See API keys (never their secrets)", "see API keys"),
-    entry(SERVICE_ACCOUNTS_UPDATE, "Change an API key's details and roles", "edit API keys"),
-    entry(SERVICE_ACCOUNTS_DELETE, "Revoke API keys", "revoke API keys"),
+    entry(
+        SERVICE_ACCOUNTS_CREATE,
+        "Create API keys",
+        "create API keys",
+    ),
+    entry(
+        SERVICE_ACCOUNTS_RETRIEVE,
+        "See API keys (never their secrets)",
+        "see API keys",
+    ),
+    entry(
+        SERVICE_ACCOUNTS_UPDATE,
+        "Change an API key's details and roles",
+        "edit API keys",
+    ),
+    entry(
+        SERVICE_ACCOUNTS_DELETE,
+        "Revoke API keys",
+        "revoke API keys",
+    ),
     entry(USERS_CREATE, "Invite team members", "invite team members"),
     entry(USERS_RETRIEVE, "See team members", "see team members"),
-    entry(USERS_UPDATE, "Grant and revoke team members' roles", "change team members' roles"),
-    entry(USERS_DELETE, "Deactivate team members", "deactivate team members"),
-    entry(PERMISSIONS_CREATE, "Define permissions for your own systems", "define permissions"),
-    entry(PERMISSIONS_RETRIEVE, "See the permission catalog", "see the permission catalog"),
-    entry(PERMISSIONS_UPDATE, "Change permission descriptions", "change permissions"),
-    entry(PERMISSIONS_DELETE, "Delete permissions you defined", "delete permissions"),
-    entry(ACCOUNTS_RETRIEVE, "See the account's settings", "see the account settings"),
-    entry(ACCOUNTS_UPDATE, "Change the account's settings", "change the account settings"),
-    entry(AUDIT_LOG_RETRIEVE, "Read and export the audit log", "read the audit log"),
+    entry(
+        USERS_UPDATE,
+        "Grant and revoke team members' roles",
+        "change team members' roles",
+    ),
+    entry(
+        USERS_DELETE,
+        "Deactivate team members",
+        "deactivate team members",
+    ),
+    entry(
+        PERMISSIONS_CREATE,
+        "Define permissions for your own systems",
+        "define permissions",
+    ),
+    entry(
+        PERMISSIONS_RETRIEVE,
+        "See the permission catalog",
+        "see the permission catalog",
+    ),
+    entry(
+        PERMISSIONS_UPDATE,
+        "Change permission descriptions",
+        "change permissions",
+    ),
+    entry(
+        PERMISSIONS_DELETE,
+        "Delete permissions you defined",
+        "delete permissions",
+    ),
+    entry(
+        ACCOUNTS_RETRIEVE,
+        "See the account's settings",
+        "see the account settings",
+    ),
+    entry(
+        ACCOUNTS_UPDATE,
+        "Change the account's settings",
+        "change the account settings",
+    ),
+    entry(
+        AUDIT_LOG_RETRIEVE,
+        "Read and export the audit log",
+        "read the audit log",
+    ),
 ];
 
 /// The built-in entry for a permission name, if it is one of Latchkey's own.

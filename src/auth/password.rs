@@ -36,7 +36,9 @@ pub fn verify(password: &str, stored: Option<&str>) -> bool {
     let Ok(parsed) = PasswordHash::new(candidate) else {
         return false;
     };
-    let matches = hasher().verify_password(password.as_bytes(), &parsed).is_ok();
+    let matches = hasher()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok();
     matches && real
 }
 

@@ -24,11 +24,17 @@ pub struct PermissionSet {
 
 impl PermissionSet {
     pub fn all() -> Self {
-        Self { all: true, names: BTreeSet::new() }
+        Self {
+            all: true,
+            names: BTreeSet::new(),
+        }
     }
 
     pub fn from_names(names: impl IntoIterator<Item = String>) -> Self {
-        Self { all: false, names: names.into_iter().collect() }
+        Self {
+            all: false,
+            names: names.into_iter().collect(),
+        }
     }
 
     pub fn can(&self, permission: &str) -> bool {
@@ -69,7 +75,10 @@ impl Principal {
     }
 
     pub fn actor(&self) -> Actor {
-        Actor::User { id: self.user_id.clone(), label: self.email.clone() }
+        Actor::User {
+            id: self.user_id.clone(),
+            label: self.email.clone(),
+        }
     }
 }
 

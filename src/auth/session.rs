@@ -29,7 +29,10 @@ pub fn current(session: &Session) -> Result<Option<SessionIdentity>, AppError> {
     let user_id: Option<String> = session.get(USER_ID)?;
     let auth_version: Option<i32> = session.get(AUTH_VERSION)?;
     Ok(match (user_id, auth_version) {
-        (Some(user_id), Some(auth_version)) => Some(SessionIdentity { user_id, auth_version }),
+        (Some(user_id), Some(auth_version)) => Some(SessionIdentity {
+            user_id,
+            auth_version,
+        }),
         _ => None,
     })
 }
@@ -63,8 +66,18 @@ impl FlashKind {
     }
 }
 
-pub fn flash(session: &Session, kind: FlashKind, message: impl Into<String>) -> Result<(), AppError> {
-    session.insert(FLASH, Flash { kind, message: message.into() })?;
+pub fn flash(
+    session: &Session,
+    kind: FlashKind,
+    message: impl Into<String>,
+) -> Result<(), AppError> {
+    session.insert(
+        FLASH,
+        Flash {
+            kind,
+            message: message.into(),
+        },
+    )?;
     Ok(())
 }
 

@@ -141,9 +141,16 @@ pub enum OpenError {
     #[error("{0}")]
     BadUrl(String),
     #[error("cannot create the folder {path} for the SQLite database: {source}")]
-    CreateDir { path: String, source: std::io::Error },
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot connect to the {backend} database {url}: {source}")]
-    Connect { backend: &'static str, url: String, source: ConnectionError },
+    Connect {
+        backend: &'static str,
+        url: String,
+        source: ConnectionError,
+    },
     #[error("cannot apply the database migrations: {0}")]
     Migrate(String),
     #[error("cannot build the connection pool: {0}")]
@@ -188,7 +195,9 @@ impl Db {
 
     /// A pooled connection for blocking code (CLI commands, tests); request handlers use [`Db::run`].
     pub fn get(&self) -> Result<PooledDb, AppError> {
-        self.pool.get().map_err(|e| AppError::Unavailable(e.to_string()))
+        self.pool
+            .get()
+            .map_err(|e| AppError::Unavailable(e.to_string()))
     }
 
     /// Runs blocking database work on the blocking thread pool, off the async workers.
@@ -199,7 +208,9 @@ impl Db {
     {
         let pool = self.pool.clone();
         actix_web::rt::task::spawn_blocking(move || {
-            let mut conn = pool.get().map_err(|e| AppError::Unavailable(e.to_string()))?;
+            let mut conn = pool
+                .get()
+                .map_err(|e| AppError::Unavailable(e.to_string()))?;
             work(&mut conn)
         })
         .await

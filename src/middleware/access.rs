@@ -38,7 +38,10 @@ where
     type Future = Ready<Result<Self::Transform, ()>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(RequireAccessService { service: Rc::new(service), access: self.0 }))
+        ready(Ok(RequireAccessService {
+            service: Rc::new(service),
+            access: self.0,
+        }))
     }
 }
 
@@ -75,7 +78,10 @@ where
                 }
                 req.extensions_mut().insert(principal);
             }
-            service.call(req).await.map(ServiceResponse::map_into_boxed_body)
+            service
+                .call(req)
+                .await
+                .map(ServiceResponse::map_into_boxed_body)
         })
     }
 }

@@ -32,7 +32,11 @@ pub async fn render_errors(
         Some(_) => None,
         None => {
             let app_err = from_status(status, &err.to_string());
-            Some(if is_api { json_response(&app_err) } else { app_err.error_response() })
+            Some(if is_api {
+                json_response(&app_err)
+            } else {
+                app_err.error_response()
+            })
         }
     };
     Ok(match replacement {
@@ -46,7 +50,10 @@ pub async fn render_errors(
 
 fn json_response(err: &AppError) -> HttpResponse {
     let mut response = HttpResponse::build(err.status_code());
-    if let AppError::TooManyRequests { retry_after_secs, .. } = err {
+    if let AppError::TooManyRequests {
+        retry_after_secs, ..
+    } = err
+    {
         response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
     }
     response.json(err.to_json())
@@ -58,9 +65,13 @@ fn sign_in_redirect(is_htmx: bool, return_to: Option<&str>) -> HttpResponse {
         _ => "/login".to_string(),
     };
     if is_htmx {
-        HttpResponse::Ok().insert_header(("HX-Redirect", location)).finish()
+        HttpResponse::Ok()
+            .insert_header(("HX-Redirect", location))
+            .finish()
     } else {
-        HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
+        HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, location))
+            .finish()
     }
 }
 
@@ -72,8 +83,12 @@ fn url_encode(value: &str) -> String {
 fn from_status(status: StatusCode, detail: &str) -> AppError {
     match status {
         StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => AppError::NotFound,
-        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge { limit_kib: crate::startup::FORM_LIMIT_BYTES / 1024 },
-        s if s.is_client_error() => AppError::BadRequest(format!("The request could not be read: {detail}")),
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge {
+            limit_kib: crate::startup::FORM_LIMIT_BYTES / 1024,
+        },
+        s if s.is_client_error() => {
+            AppError::BadRequest(format!("The request could not be read: {detail}"))
+        }
         _ => AppError::Internal(detail.to_string()),
     }
 }

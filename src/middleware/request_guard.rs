@@ -20,14 +20,18 @@ pub async fn guard_requests(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     if declared_length(&req).is_some_and(|len| len > MAX_BODY_BYTES) {
-        return Ok(req.error_response(AppError::PayloadTooLarge { limit_kib: MAX_BODY_BYTES / 1024 }));
+        return Ok(req.error_response(AppError::PayloadTooLarge {
+            limit_kib: MAX_BODY_BYTES / 1024,
+        }));
     }
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe && !req.path().starts_with("/api/") && !is_same_origin(&req) {
         tracing::warn!(path = req.path(), "cross-site request refused");
         return Ok(req.error_response(AppError::CrossSiteRequest));
     }
-    next.call(req).await.map(ServiceResponse::map_into_boxed_body)
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_boxed_body)
 }
 
 fn declared_length(req: &ServiceRequest) -> Option<usize> {

@@ -24,7 +24,8 @@ pub async fn log_requests(
             let status = res.status().as_u16();
             tracing::info!(%method, %path, status, duration_ms = format!("{duration_ms:.2}"), request_id = %request_id, "request");
             if let Ok(value) = HeaderValue::from_str(&request_id) {
-                res.headers_mut().insert(HeaderName::from_static("x-request-id"), value);
+                res.headers_mut()
+                    .insert(HeaderName::from_static("x-request-id"), value);
             }
             Ok(res)
         }

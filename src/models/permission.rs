@@ -20,7 +20,10 @@ pub struct Permission {
 /// Inserts Latchkey's own permissions that are missing (new ones arrive with upgrades).
 pub fn ensure_builtin(conn: &mut DbConnection) -> QueryResult<()> {
     let existing: Vec<String> = permissions::table.select(permissions::name).load(conn)?;
-    for entry in BUILTIN.iter().filter(|e| !existing.iter().any(|name| name == e.name)) {
+    for entry in BUILTIN
+        .iter()
+        .filter(|e| !existing.iter().any(|name| name == e.name))
+    {
         let inserted = diesel::insert_into(permissions::table)
             .values((
                 permissions::name.eq(entry.name),

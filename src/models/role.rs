@@ -34,3 +34,48 @@ pub fn ensure_admin_role(conn: &mut DbConnection) -> QueryResult<()> {
         _ => Ok(()),
     }
 }
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = roles)]
+pub struct Role {
+    pub id: String,
+    pub name: String,
+    pub name_key: String,
+    pub description: String,
+    pub grants_all: bool,
+    pub is_builtin: bool,
+    pub created_at: chrono::NaiveDateTime,
+    pub updated_at: chrono::NaiveDateTime,
+}
+
+/// Inserts a role with its permissions; the caller runs this inside its transaction.
+pub fn insert(
+    conn: &mut DbConnection,
+    id: &str,
+    name: &str,
+    description: &str,
+    permissions: &[String],
+) -> QueryResult<()> {
+    let at = now();
+    diesel::insert_into(roles::table)
+        .values((
+            roles::id.eq(id),
+            roles::name.eq(name.trim()),
+            roles::name_key.eq(name_key(name)),
+            roles::description.eq(description.trim()),
+            roles::grants_all.eq(false),
+            roles::is_builtin.eq(false),
+            roles::created_at.eq(at),
+            roles::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    for permission in permissions {
+        diesel::insert_into(crate::db::schema::role_permissions::table)
+            .values((
+                crate::db::schema::role_permissions::role_id.eq(id),
+                crate::db::schema::role_permissions::permission_name.eq(permission),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}

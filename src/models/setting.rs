@@ -23,7 +23,11 @@ pub fn get_or_insert(conn: &mut DbConnection, key: &str, value: &str) -> QueryRe
         return Ok(existing);
     }
     let inserted = diesel::insert_into(settings::table)
-        .values((settings::key.eq(key), settings::value.eq(value), settings::updated_at.eq(now())))
+        .values((
+            settings::key.eq(key),
+            settings::value.eq(value),
+            settings::updated_at.eq(now()),
+        ))
         .execute(conn);
     match inserted {
         Ok(_) => Ok(value.to_string()),
@@ -41,7 +45,11 @@ pub fn set(conn: &mut DbConnection, key: &str, value: &str) -> QueryResult<()> {
         .execute(conn)?;
     if updated == 0 {
         diesel::insert_into(settings::table)
-            .values((settings::key.eq(key), settings::value.eq(value), settings::updated_at.eq(now())))
+            .values((
+                settings::key.eq(key),
+                settings::value.eq(value),
+                settings::updated_at.eq(now()),
+            ))
             .execute(conn)?;
     }
     Ok(())
@@ -50,4 +58,9 @@ pub fn set(conn: &mut DbConnection, key: &str, value: &str) -> QueryResult<()> {
 /// Deletes a setting; returns whether it existed.
 pub fn delete(conn: &mut DbConnection, key: &str) -> QueryResult<bool> {
     Ok(diesel::delete(settings::table.find(key)).execute(conn)? > 0)
+}
+
+/// A cheap query that needs the database to answer and the schema to be in place.
+pub fn ping(conn: &mut DbConnection) -> QueryResult<i64> {
+    settings::table.count().get_result(conn)
 }

@@ -49,7 +49,11 @@ pub fn normalize_email(email: &str) -> String {
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<User>> {
-    users::table.find(id).select(User::as_select()).first(conn).optional()
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<User>> {
@@ -65,7 +69,10 @@ pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
 }
 
 pub fn insert(conn: &mut DbConnection, user: &NewUser) -> QueryResult<()> {
-    diesel::insert_into(users::table).values(user).execute(conn).map(|_| ())
+    diesel::insert_into(users::table)
+        .values(user)
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn record_sign_in(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
@@ -75,7 +82,12 @@ pub fn record_sign_in(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
         .map(|_| ())
 }
 
-pub fn grant_role(conn: &mut DbConnection, user_id: &str, role_id: &str, granted_by: Option<&str>) -> QueryResult<()> {
+pub fn grant_role(
+    conn: &mut DbConnection,
+    user_id: &str,
+    role_id: &str,
+    granted_by: Option<&str>,
+) -> QueryResult<()> {
     diesel::insert_into(user_roles::table)
         .values((
             user_roles::user_id.eq(user_id),
@@ -83,6 +95,22 @@ pub fn grant_role(conn: &mut DbConnection, user_id: &str, role_id: &str, granted
             user_roles::granted_by.eq(granted_by),
             user_roles::granted_at.eq(now()),
         ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Changes a user's status; leaving `active` also ends their sessions (see [`bump_auth_version`]).
+pub fn set_status(conn: &mut DbConnection, id: &str, status: &str) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set((users::status.eq(status), users::updated_at.eq(now())))
+        .execute(conn)?;
+    bump_auth_version(conn, id)
+}
+
+/// Invalidates every session of the user: each carries the version it was signed in with.
+pub fn bump_auth_version(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set(users::auth_version.eq(users::auth_version + 1))
         .execute(conn)
         .map(|_| ())
 }

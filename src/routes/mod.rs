@@ -64,7 +64,9 @@ pub fn form_config() -> aw::FormConfig {
         .limit(FORM_LIMIT_BYTES)
         .error_handler(|err, _req| {
             let app_err = match err {
-                UrlencodedError::Overflow { .. } => AppError::PayloadTooLarge { limit_kib: FORM_LIMIT_BYTES / 1024 },
+                UrlencodedError::Overflow { .. } => AppError::PayloadTooLarge {
+                    limit_kib: FORM_LIMIT_BYTES / 1024,
+                },
                 other => AppError::BadRequest(format!("The form could not be read: {other}")),
             };
             app_err.into()

@@ -40,7 +40,9 @@ pub fn token_is_valid(conn: &mut DbConnection, token: &str) -> Result<bool, AppE
     let Some(stored) = setting::get(conn, setting::SETUP_TOKEN_SHA256)? else {
         return Ok(false);
     };
-    Ok(bool::from(stored.as_bytes().ct_eq(sha256_hex(token).as_bytes())))
+    Ok(bool::from(
+        stored.as_bytes().ct_eq(sha256_hex(token).as_bytes()),
+    ))
 }
 
 /// What the setup form and `create-admin` ask for.
@@ -75,7 +77,12 @@ impl AdminInput {
     fn name_or_default(&self) -> String {
         let name = self.display_name.trim();
         if name.is_empty() {
-            self.email.trim().split('@').next().unwrap_or_default().to_string()
+            self.email
+                .trim()
+                .split('@')
+                .next()
+                .unwrap_or_default()
+                .to_string()
         } else {
             name.to_string()
         }
@@ -96,7 +103,12 @@ fn looks_like_email(email: &str) -> bool {
 
 /// Completes first-run setup: creates the first admin, spending the token in the same transaction so
 /// two browsers racing with one link cannot both succeed.
-pub async fn complete(db: &Db, token: String, input: AdminInput, ip: Option<String>) -> Result<User, FormError> {
+pub async fn complete(
+    db: &Db,
+    token: String,
+    input: AdminInput,
+    ip: Option<String>,
+) -> Result<User, FormError> {
     input.validate().map_err(FormError::Invalid)?;
     let password = input.password.clone();
     let hash = actix_web::web::block(move || crate::auth::password::hash(&password))
@@ -104,10 +116,19 @@ pub async fn complete(db: &Db, token: String, input: AdminInput, ip: Option<Stri
         .map_err(|e| AppError::Internal(e.to_string()))??;
     db.run(move |conn| {
         conn.transaction(|conn| {
-            if !token_is_valid(conn, &token)? || !setting::delete(conn, setting::SETUP_TOKEN_SHA256)? {
+            if !token_is_valid(conn, &token)?
+                || !setting::delete(conn, setting::SETUP_TOKEN_SHA256)?
+            {
                 return Err(AppError::NotFound);
             }
-            create_admin_in(conn, &input, &hash, &Actor::Anonymous, ip.as_deref(), "setup.completed")
+            create_admin_in(
+                conn,
+                &input,
+                &hash,
+                &Actor::Anonymous,
+                ip.as_deref(),
+                "setup.completed",
+            )
         })
     })
     .await
@@ -115,7 +136,10 @@ pub async fn complete(db: &Db, token: String, input: AdminInput, ip: Option<Stri
 }
 
 /// Creates an administrator from the command line (`latchkey create-admin`).
-pub fn create_admin_blocking(conn: &mut DbConnection, input: &AdminInput) -> Result<User, FormError> {
+pub fn create_admin_blocking(
+    conn: &mut DbConnection,
+    input: &AdminInput,
+) -> Result<User, FormError> {
     input.validate().map_err(FormError::Invalid)?;
     let hash = crate::auth::password::hash(&input.password)?;
     conn.transaction(|conn| {
@@ -136,7 +160,10 @@ fn create_admin_in(
 ) -> Result<User, AppError> {
     let email = user::normalize_email(&input.email);
     if user::find_by_email(conn, &email)?.is_some() {
-        return Err(AppError::validation("email", "A user with this email already exists."));
+        return Err(AppError::validation(
+            "email",
+            "A user with this email already exists.",
+        ));
     }
     let id = new_id();
     let display_name = input.name_or_default();
@@ -160,7 +187,11 @@ fn create_admin_in(
         audit::NewEvent {
             actor,
             action,
-            target: Target { kind: "user", id: Some(id.clone()), label: email.clone() },
+            target: Target {
+                kind: "user",
+                id: Some(id.clone()),
+                label: email.clone(),
+            },
             summary: "administrator created with the Admin role".into(),
             ip_address: ip,
             outcome: audit::OUTCOME_SUCCESS,

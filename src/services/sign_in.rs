@@ -19,10 +19,17 @@ pub enum SignInOutcome {
     SignedIn(User),
     /// Wrong password or unknown email: one message for both.
     InvalidCredentials,
-    Throttled { minutes: i64 },
+    Throttled {
+        minutes: i64,
+    },
 }
 
-pub async fn sign_in(db: &Db, email: String, password: String, ip: Option<String>) -> Result<SignInOutcome, AppError> {
+pub async fn sign_in(
+    db: &Db,
+    email: String,
+    password: String,
+    ip: Option<String>,
+) -> Result<SignInOutcome, AppError> {
     let email_key = user::normalize_email(&email);
     let lookup_key = email_key.clone();
     let (found, recent_failures) = db
@@ -42,9 +49,10 @@ pub async fn sign_in(db: &Db, email: String, password: String, ip: Option<String
     }
 
     let stored_hash = found.as_ref().and_then(|u| u.password_hash.clone());
-    let password_matches = actix_web::web::block(move || password::verify(&password, stored_hash.as_deref()))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let password_matches =
+        actix_web::web::block(move || password::verify(&password, stored_hash.as_deref()))
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
 
     match found {
         Some(user) if password_matches && user.is_active() => {
@@ -55,9 +63,16 @@ pub async fn sign_in(db: &Db, email: String, password: String, ip: Option<String
                     audit::record(
                         conn,
                         audit::NewEvent {
-                            actor: &Actor::User { id: signed_in.id.clone(), label: signed_in.email.clone() },
+                            actor: &Actor::User {
+                                id: signed_in.id.clone(),
+                                label: signed_in.email.clone(),
+                            },
                             action: "auth.signed-in",
-                            target: Target { kind: "user", id: Some(signed_in.id.clone()), label: signed_in.email.clone() },
+                            target: Target {
+                                kind: "user",
+                                id: Some(signed_in.id.clone()),
+                                label: signed_in.email.clone(),
+                            },
                             summary: String::new(),
                             ip_address: ip.as_deref(),
                             outcome: audit::OUTCOME_SUCCESS,
@@ -77,7 +92,11 @@ pub async fn sign_in(db: &Db, email: String, password: String, ip: Option<String
                     audit::NewEvent {
                         actor: &Actor::Anonymous,
                         action: FAILED_ACTION,
-                        target: Target { kind: "user", id: Some(email_key.clone()), label: email_key.clone() },
+                        target: Target {
+                            kind: "user",
+                            id: Some(email_key.clone()),
+                            label: email_key.clone(),
+                        },
                         summary: String::new(),
                         ip_address: ip.as_deref(),
                         outcome: audit::OUTCOME_FAILURE,

@@ -44,7 +44,10 @@ fn render(page: LoginPage, status: StatusCode) -> Result<HttpResponse, AppError>
         .body(page.render()?))
 }
 
-pub async fn form(principal: Option<Principal>, query: web::Query<LoginQuery>) -> Result<HttpResponse, AppError> {
+pub async fn form(
+    principal: Option<Principal>,
+    query: web::Query<LoginQuery>,
+) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
     if principal.is_some() {
         return Ok(see_other(&safe_return_path(query.next.as_deref())));
@@ -67,7 +70,11 @@ pub async fn submit(
     session: Session,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, AppError> {
-    let LoginForm { email, password, next } = form.into_inner();
+    let LoginForm {
+        email,
+        password,
+        next,
+    } = form.into_inner();
     let next = safe_return_path(Some(&next));
     let outcome = sign_in::sign_in(&state.db, email.clone(), password, client_ip(&req)).await?;
     let (status, error) = match outcome {
@@ -75,7 +82,10 @@ pub async fn submit(
             auth_session::start(&session, &user)?;
             return Ok(see_other(&next));
         }
-        SignInOutcome::InvalidCredentials => (StatusCode::UNAUTHORIZED, "The email or password is not correct.".to_string()),
+        SignInOutcome::InvalidCredentials => (
+            StatusCode::UNAUTHORIZED,
+            "The email or password is not correct.".to_string(),
+        ),
         SignInOutcome::Throttled { minutes } => (
             StatusCode::TOO_MANY_REQUESTS,
             format!(
@@ -85,7 +95,13 @@ pub async fn submit(
         ),
     };
     render(
-        LoginPage { asset_version: ASSET_VERSION, email, next, error: Some(error), notice: None },
+        LoginPage {
+            asset_version: ASSET_VERSION,
+            email,
+            next,
+            error: Some(error),
+            notice: None,
+        },
         status,
     )
 }

@@ -22,7 +22,9 @@ pub fn see_other(location: &str) -> HttpResponse {
 /// A local path to return to after sign-in; anything else (another site, `//host`) becomes `/`.
 pub fn safe_return_path(next: Option<&str>) -> String {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_string(),
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+            path.to_string()
+        }
         _ => "/".to_string(),
     }
 }

@@ -45,10 +45,16 @@ fn render(page: SetupPage, status: StatusCode) -> Result<HttpResponse, AppError>
         .body(page.render()?))
 }
 
-pub async fn form(state: web::Data<AppState>, query: web::Query<TokenQuery>) -> Result<HttpResponse, AppError> {
+pub async fn form(
+    state: web::Data<AppState>,
+    query: web::Query<TokenQuery>,
+) -> Result<HttpResponse, AppError> {
     let token = query.into_inner().token.unwrap_or_default();
     let check = token.clone();
-    let valid = state.db.run(move |conn| setup::token_is_valid(conn, &check)).await?;
+    let valid = state
+        .db
+        .run(move |conn| setup::token_is_valid(conn, &check))
+        .await?;
     if !valid {
         return Err(AppError::NotFound);
     }

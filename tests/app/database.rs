@@ -1,0 +1,134 @@
+use std::time::{Duration, Instant};
+
+use latchkey::startup::Application;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn readyz_answers_when_the_database_does_and_503_when_it_does_not() {
+    let app = spawn_app().await;
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), 200);
+    assert_eq!(
+        ready.json::<serde_json::Value>().await.unwrap()["status"],
+        "ready"
+    );
+
+    app.with_db(|conn| {
+        use diesel::connection::SimpleConnection;
+        conn.batch_execute("DROP TABLE settings").unwrap()
+    })
+    .await;
+    let unready = app.get("/readyz").await;
+    assert_eq!(unready.status(), 503);
+    assert_eq!(
+        unready.json::<serde_json::Value>().await.unwrap()["status"],
+        "unavailable"
+    );
+    assert_eq!(
+        app.get("/healthz").await.status(),
+        200,
+        "the process itself is up"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_postgres_fails_fast_with_the_database_message() {
+    let started = Instant::now();
+    let outcome = Application::build(settings_for(
+        "postgres://latchkey:secret@127.0.0.1:1/latchkey",
+    ))
+    .await;
+    let message = match outcome {
+        Ok(_) => panic!("start-up must fail"),
+        Err(err) => err.to_string(),
+    };
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "fails fast, not after a pool time-out"
+    );
+    assert!(message.contains("PostgreSQL"), "{message}");
+    assert!(
+        message.contains("Connection refused") || message.contains("connection to server"),
+        "{message}"
+    );
+    assert!(!message.contains("Invalid connection url"), "{message}");
+    assert!(
+        !message.contains("secret"),
+        "the password is not printed: {message}"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_postgres_database_is_named_in_the_error() {
+    let Some(server) = postgres_server_url() else {
+        return;
+    };
+    let url = format!("{server}/latchkey_no_such_database");
+    let message = match Application::build(settings_for(&url)).await {
+        Ok(_) => panic!("start-up must fail"),
+        Err(err) => err.to_string(),
+    };
+    assert!(
+        message.contains("latchkey_no_such_database") && message.contains("does not exist"),
+        "{message}"
+    );
+}
+
+/// The PostgreSQL server of TEST_DATABASE_URL; outside CI, without it, the test says why it skips.
+fn postgres_server_url() -> Option<String> {
+    match std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
+        Some(url) => {
+            let mut parsed = url::Url::parse(&url).expect("TEST_DATABASE_URL is a URL");
+            parsed.set_path("");
+            Some(parsed.to_string().trim_end_matches('/').to_string())
+        }
+        None if std::env::var("CI").is_ok() => {
+            Some("postgres://postgres@127.0.0.1:5432".to_string())
+        }
+        None => {
+            eprintln!(
+                "skipped: set TEST_DATABASE_URL to check PostgreSQL's missing-database message"
+            );
+            None
+        }
+    }
+}
+
+#[tokio::test]
+async fn sqlite_urls_may_be_paths_or_sqlite_urls() {
+    use latchkey::db::DatabaseUrl;
+    assert_eq!(
+        DatabaseUrl::parse("data/latchkey.db").unwrap(),
+        DatabaseUrl::Sqlite("data/latchkey.db".into())
+    );
+    assert_eq!(
+        DatabaseUrl::parse("sqlite:///tmp/x.db").unwrap(),
+        DatabaseUrl::Sqlite("/tmp/x.db".into())
+    );
+    assert_eq!(
+        DatabaseUrl::parse("sqlite://rel/x.db").unwrap(),
+        DatabaseUrl::Sqlite("rel/x.db".into())
+    );
+    assert!(matches!(
+        DatabaseUrl::parse("postgresql://u@h/db").unwrap(),
+        DatabaseUrl::Postgres(_)
+    ));
+    assert!(DatabaseUrl::parse("mysql://u@h/db").is_err());
+    assert!(DatabaseUrl::parse(":memory:").is_err());
+
+    let dir = std::env::temp_dir().join(format!("latchkey-url-{}", latchkey::db::new_id()));
+    let url = format!("sqlite://{}/nested/latchkey.db", dir.display());
+    let app = Application::build(settings_for(&url))
+        .await
+        .expect("starts on a sqlite:// URL");
+    assert!(
+        dir.join("nested/latchkey.db").exists(),
+        "the folder and file are created"
+    );
+    drop(app);
+    let _ = std::fs::remove_dir_all(dir);
+}

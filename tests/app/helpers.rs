@@ -1,0 +1,273 @@
+//! Test harness: every test gets its own throwaway database (a temp SQLite file, or a fresh PostgreSQL
+//! database when TEST_DATABASE_URL is set) and its own server on a free port.
+
+use std::path::PathBuf;
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use latchkey::config::Settings;
+use latchkey::db::{new_id, Db};
+use latchkey::models::user;
+use latchkey::services::setup::{self, AdminInput};
+use latchkey::startup::Application;
+use reqwest::redirect::Policy;
+use reqwest::Response;
+
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A database that exists for one test and is removed afterwards.
+pub struct TestDatabase {
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Sqlite(PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDatabase {
+    pub fn create() -> Self {
+        match std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|v| !v.is_empty())
+        {
+            Some(admin_url) => {
+                let name = format!("latchkey_test_{}", uuid_simple());
+                let mut conn = PgConnection::establish(&admin_url).unwrap_or_else(|e| {
+                    panic!("TEST_DATABASE_URL is set but PostgreSQL is unreachable: {e}")
+                });
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .expect("create the test database");
+                let url = replace_database(&admin_url, &name);
+                Self {
+                    url,
+                    cleanup: Cleanup::Postgres { admin_url, name },
+                }
+            }
+            None => {
+                let dir = std::env::temp_dir().join(format!("latchkey-test-{}", uuid_simple()));
+                std::fs::create_dir_all(&dir).expect("create a temp dir");
+                let url = dir.join("latchkey.db").to_string_lossy().into_owned();
+                Self {
+                    url,
+                    cleanup: Cleanup::Sqlite(dir),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::Sqlite(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Postgres { admin_url, name } => {
+                if let Ok(mut conn) = PgConnection::establish(admin_url) {
+                    let _ =
+                        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&mut conn);
+                }
+            }
+        }
+    }
+}
+
+fn uuid_simple() -> String {
+    new_id().replace('-', "")
+}
+
+/// `postgres://u@h:5432/postgres?x=y` with the database name replaced.
+fn replace_database(url: &str, name: &str) -> String {
+    let mut parsed = url::Url::parse(url).expect("TEST_DATABASE_URL is a URL");
+    parsed.set_path(&format!("/{name}"));
+    parsed.to_string()
+}
+
+pub fn settings_for(database_url: &str) -> Settings {
+    Settings {
+        bind: "127.0.0.1:0".into(),
+        database_url: database_url.into(),
+        public_url: None,
+        session_key: None,
+        db_pool_size: 4,
+        workers: Some(1),
+        log: "warn".into(),
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: Db,
+    pub setup_url: Option<String>,
+    pub database: TestDatabase,
+}
+
+/// A running app on a fresh database with no users.
+pub async fn spawn_app() -> TestApp {
+    let database = TestDatabase::create();
+    let (address, db, setup_url) = start_server(&database.url).await;
+    TestApp {
+        address,
+        client: browser_like_client(),
+        db,
+        setup_url,
+        database,
+    }
+}
+
+/// Starts another server on an existing database (a restart, or a second instance).
+pub async fn start_server(database_url: &str) -> (String, Db, Option<String>) {
+    latchkey::telemetry::init("warn");
+    let app = Application::build(settings_for(database_url))
+        .await
+        .expect("the app starts");
+    let address = app.base_url().to_string();
+    let db = app.db().clone();
+    let setup_url = app.setup_url();
+    tokio::spawn(app.run_until_stopped());
+    (address, db, setup_url)
+}
+
+/// A client that keeps cookies, does not follow redirects (tests look at them) and, like a browser
+/// posting a same-origin form, sends `Sec-Fetch-Site: same-origin`.
+pub fn browser_like_client() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "sec-fetch-site",
+        reqwest::header::HeaderValue::from_static("same-origin"),
+    );
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .default_headers(headers)
+        .build()
+        .expect("a reqwest client")
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.client
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> Response {
+        self.post_form("/login", &[("email", email), ("password", password)])
+            .await
+    }
+
+    /// Creates the first administrator the way `latchkey create-admin` does.
+    pub async fn create_admin(&self) -> String {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = db.get().expect("a connection");
+            let input = AdminInput {
+                email: ADMIN_EMAIL.into(),
+                display_name: "Ada Admin".into(),
+                password: PASSWORD.into(),
+                password_confirmation: PASSWORD.into(),
+            };
+            match setup::create_admin_blocking(&mut conn, &input) {
+                Ok(user) => user.id,
+                Err(_) => panic!("create the admin"),
+            }
+        })
+        .await
+        .expect("join")
+    }
+
+    pub async fn signed_in_admin(&self) -> String {
+        let id = self.create_admin().await;
+        let response = self.sign_in(ADMIN_EMAIL, PASSWORD).await;
+        assert_eq!(response.status(), 303, "the admin signs in");
+        id
+    }
+
+    /// A team member holding one role with exactly `permissions`.
+    pub async fn create_member(&self, email: &str, permissions: &[&str]) -> String {
+        let db = self.db.clone();
+        let email = email.to_string();
+        let permissions: Vec<String> = permissions.iter().map(|p| p.to_string()).collect();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = db.get().expect("a connection");
+            let hash = latchkey::auth::password::hash(PASSWORD).expect("hash");
+            let id = new_id();
+            let now = latchkey::db::now();
+            user::insert(
+                &mut conn,
+                &user::NewUser {
+                    id: &id,
+                    email: &email,
+                    display_name: "Team Member",
+                    password_hash: Some(&hash),
+                    status: user::STATUS_ACTIVE,
+                    auth_version: 1,
+                    created_at: now,
+                    updated_at: now,
+                },
+            )
+            .expect("insert the member");
+            let role_id = new_id();
+            latchkey::models::role::insert(
+                &mut conn,
+                &role_id,
+                &format!("Role of {email}"),
+                "",
+                &permissions,
+            )
+            .expect("insert the member's role");
+            user::grant_role(&mut conn, &id, &role_id, None).expect("grant the role");
+            id
+        })
+        .await
+        .expect("join")
+    }
+
+    /// Runs blocking model code against this app's database.
+    pub async fn with_db<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut latchkey::db::DbConnection) -> T + Send + 'static,
+    ) -> T {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = db.get().expect("a connection");
+            work(&mut conn)
+        })
+        .await
+        .expect("join")
+    }
+}
+
+pub fn location(response: &Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A fresh client (no cookies) for acting as someone else.
+pub fn new_client() -> reqwest::Client {
+    browser_like_client()
+}
+
+pub async fn body(response: Response) -> String {
+    response.text().await.expect("a text body")
+}

@@ -1,0 +1,9 @@
+//! Latchkey's integration tests: one binary, each test on its own database and server.
+//! Set TEST_DATABASE_URL=postgres://… to run them all on PostgreSQL.
+
+mod access;
+mod database;
+mod helpers;
+mod security;
+mod setup;
+mod sign_in;

@@ -1,0 +1,180 @@
+use crate::helpers::*;
+
+#[tokio::test]
+async fn admin_signs_in_sees_every_tab_and_signs_out() {
+    let app = spawn_app().await;
+    app.create_admin().await;
+    let response = app.sign_in(ADMIN_EMAIL, PASSWORD).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), "/");
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain http: no Secure flag");
+
+    let html = body(app.get("/").await).await;
+    for tab in ["Overview", "Development", "Roles", "Team", "Audit log"] {
+        assert!(html.contains(&format!(">{tab}</a>")), "tab {tab} is shown");
+    }
+
+    let signed_out = app.post_form("/logout", &[]).await;
+    assert_eq!(signed_out.status(), 303);
+    assert_eq!(location(&signed_out), "/login?signed_out=1");
+    assert!(body(app.get("/login?signed_out=1").await)
+        .await
+        .contains("You have signed out."));
+    let after = app.get("/").await;
+    assert_eq!(after.status(), 303);
+    assert_eq!(location(&after), "/login");
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_email_get_the_same_answer() {
+    let app = spawn_app().await;
+    app.create_admin().await;
+
+    let wrong = app.sign_in(ADMIN_EMAIL, "not the password at all").await;
+    assert_eq!(wrong.status(), 401);
+    let wrong_html = body(wrong).await;
+    assert!(wrong_html.contains("The email or password is not correct."));
+    assert!(
+        wrong_html.contains(&format!(r#"value="{ADMIN_EMAIL}""#)),
+        "the email is kept"
+    );
+
+    let unknown = app
+        .sign_in("nobody@example.com", "not the password at all")
+        .await;
+    assert_eq!(unknown.status(), 401);
+    assert!(body(unknown)
+        .await
+        .contains("The email or password is not correct."));
+
+    assert_eq!(app.get("/").await.status(), 303, "still signed out");
+}
+
+#[tokio::test]
+async fn five_failed_sign_ins_slow_that_email_down() {
+    let app = spawn_app().await;
+    app.create_admin().await;
+    for _ in 0..5 {
+        assert_eq!(
+            app.sign_in(ADMIN_EMAIL, "wrong password here")
+                .await
+                .status(),
+            401
+        );
+    }
+    let throttled = app.sign_in(ADMIN_EMAIL, PASSWORD).await;
+    assert_eq!(throttled.status(), 429, "even the right password waits");
+    assert!(body(throttled)
+        .await
+        .contains("Too many failed sign-ins for this email. Try again in 15 minutes."));
+
+    app.create_member("other@example.com", &[]).await;
+    assert_eq!(
+        app.sign_in("other@example.com", PASSWORD).await.status(),
+        303,
+        "other emails are not affected"
+    );
+}
+
+#[tokio::test]
+async fn sign_in_returns_to_the_page_that_asked_for_it() {
+    let app = spawn_app().await;
+    app.create_admin().await;
+    let asked = app.get("/roles").await;
+    assert_eq!(location(&asked), "/login?next=%2Froles");
+    let form = body(app.get("/login?next=%2Froles").await).await;
+    assert!(form.contains(r#"name="next" value="/roles""#));
+    let response = app
+        .post_form(
+            "/login",
+            &[
+                ("email", ADMIN_EMAIL),
+                ("password", PASSWORD),
+                ("next", "/roles"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&response), "/roles");
+
+    let other = new_client();
+    let offsite = other
+        .post(app.url("/login"))
+        .form(&[
+            ("email", ADMIN_EMAIL),
+            ("password", PASSWORD),
+            ("next", "//evil.example/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&offsite), "/", "never redirects to another site");
+}
+
+#[tokio::test]
+async fn deactivated_user_is_signed_out_at_the_next_request() {
+    let app = spawn_app().await;
+    let member = app.create_member("member@example.com", &[]).await;
+    assert_eq!(
+        app.sign_in("member@example.com", PASSWORD).await.status(),
+        303
+    );
+    assert_eq!(app.get("/").await.status(), 200);
+
+    app.with_db(move |conn| {
+        latchkey::models::user::set_status(
+            conn,
+            &member,
+            latchkey::models::user::STATUS_DEACTIVATED,
+        )
+        .unwrap()
+    })
+    .await;
+    let next = app.get("/").await;
+    assert_eq!(next.status(), 303);
+    assert_eq!(location(&next), "/login");
+    assert_eq!(
+        app.sign_in("member@example.com", PASSWORD).await.status(),
+        401,
+        "cannot sign in again"
+    );
+}
+
+#[tokio::test]
+async fn password_change_signs_the_user_out_everywhere() {
+    let app = spawn_app().await;
+    let member = app.create_member("member@example.com", &[]).await;
+    assert_eq!(
+        app.sign_in("member@example.com", PASSWORD).await.status(),
+        303
+    );
+    app.with_db(move |conn| latchkey::models::user::bump_auth_version(conn, &member).unwrap())
+        .await;
+    assert_eq!(app.get("/").await.status(), 303);
+}
+
+#[tokio::test]
+async fn sessions_survive_a_restart_because_the_key_is_kept_in_the_database() {
+    let app = spawn_app().await;
+    app.signed_in_admin().await;
+    let (second_address, _, _) = start_server(&app.database.url).await;
+    let page = app
+        .client
+        .get(format!("{second_address}/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        page.status(),
+        200,
+        "another instance on the same database accepts the cookie"
+    );
+}
