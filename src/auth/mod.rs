@@ -1,5 +1,6 @@
 //! Who is asking and what they may do: the permission catalog, password hashing, the principal.
 
+pub mod api_key;
 pub mod catalog;
 pub mod password;
 pub mod principal;

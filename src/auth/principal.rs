@@ -58,6 +58,8 @@ pub struct Principal {
     pub email: String,
     pub display_name: String,
     pub permissions: PermissionSet,
+    /// The address the request came from, recorded with audit events.
+    pub ip: Option<String>,
 }
 
 impl Principal {
@@ -103,6 +105,7 @@ impl FromRequest for Principal {
 /// (both bump `auth_version`) is signed out at their next request.
 async fn load_from_session(req: &HttpRequest) -> Result<Principal, AppError> {
     let session = req.get_session();
+    let ip = req.peer_addr().map(|addr| addr.ip().to_string());
     let Some(identity) = session::current(&session)? else {
         return Err(AppError::Unauthenticated);
     };
@@ -113,7 +116,7 @@ async fn load_from_session(req: &HttpRequest) -> Result<Principal, AppError> {
         .db
         .run(move |conn| {
             let Some(found) = user::find(conn, &identity.user_id)? else {
-                return Ok(None);
+                return Ok::<_, AppError>(None);
             };
             if !found.is_active() || found.auth_version != identity.auth_version {
                 return Ok(None);
@@ -124,6 +127,7 @@ async fn load_from_session(req: &HttpRequest) -> Result<Principal, AppError> {
                 email: found.email,
                 display_name: found.display_name,
                 permissions,
+                ip,
             }))
         })
         .await?;

@@ -84,3 +84,17 @@ pub fn flash(
 pub fn take_flash(session: &Session) -> Option<Flash> {
     session.remove_as::<Flash>(FLASH).and_then(Result::ok)
 }
+
+const NEW_KEY: &str = "new_key";
+
+/// Holds a just-created key's secret for the one page that shows it (the cookie is encrypted).
+pub fn stash_new_key(session: &Session, key_id: &str, secret: &str) -> Result<(), AppError> {
+    session.insert(NEW_KEY, (key_id.to_string(), secret.to_string()))?;
+    Ok(())
+}
+
+/// The secret of the key just created, once: it is removed from the session as it is read.
+pub fn take_new_key(session: &Session, key_id: &str) -> Option<String> {
+    let (stashed_id, secret) = session.remove_as::<(String, String)>(NEW_KEY)?.ok()?;
+    (stashed_id == key_id).then_some(secret)
+}

@@ -201,16 +201,15 @@ impl Db {
     }
 
     /// Runs blocking database work on the blocking thread pool, off the async workers.
-    pub async fn run<T, F>(&self, work: F) -> Result<T, AppError>
+    pub async fn run<T, E, F>(&self, work: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        E: From<AppError> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     {
         let pool = self.pool.clone();
         actix_web::rt::task::spawn_blocking(move || {
-            let mut conn = pool
-                .get()
-                .map_err(|e| AppError::Unavailable(e.to_string()))?;
+            let mut conn = pool.get().map_err(|e| AppError::Unavailable(e.to_string()))?;
             work(&mut conn)
         })
         .await

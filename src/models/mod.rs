@@ -1,5 +1,6 @@
 //! Rows and the queries over them: plain functions over a connection, no rules and no HTML.
 
+pub mod api_key;
 pub mod audit;
 pub mod permission;
 pub mod role;

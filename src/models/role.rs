@@ -3,7 +3,9 @@
 use diesel::prelude::*;
 
 use crate::auth::catalog::{ADMIN_ROLE_ID, ADMIN_ROLE_NAME};
-use crate::db::schema::roles;
+use std::collections::HashMap;
+
+use crate::db::schema::{api_key_roles, role_permissions, roles, user_roles};
 use crate::db::{is_unique_violation, now, DbConnection};
 
 /// The lookup key that makes role names unique ignoring case.
@@ -49,13 +51,7 @@ pub struct Role {
 }
 
 /// Inserts a role with its permissions; the caller runs this inside its transaction.
-pub fn insert(
-    conn: &mut DbConnection,
-    id: &str,
-    name: &str,
-    description: &str,
-    permissions: &[String],
-) -> QueryResult<()> {
+pub fn insert(conn: &mut DbConnection, id: &str, name: &str, description: &str, permissions: &[String]) -> QueryResult<()> {
     let at = now();
     diesel::insert_into(roles::table)
         .values((
@@ -69,13 +65,135 @@ pub fn insert(
             roles::updated_at.eq(at),
         ))
         .execute(conn)?;
+    add_permissions(conn, id, permissions)
+}
+
+fn add_permissions(conn: &mut DbConnection, role_id: &str, permissions: &[String]) -> QueryResult<()> {
     for permission in permissions {
-        diesel::insert_into(crate::db::schema::role_permissions::table)
-            .values((
-                crate::db::schema::role_permissions::role_id.eq(id),
-                crate::db::schema::role_permissions::permission_name.eq(permission),
-            ))
+        diesel::insert_into(role_permissions::table)
+            .values((role_permissions::role_id.eq(role_id), role_permissions::permission_name.eq(permission)))
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// Replaces a role's name, description and permissions.
+pub fn update(conn: &mut DbConnection, id: &str, name: &str, description: &str, permissions: &[String]) -> QueryResult<()> {
+    diesel::update(roles::table.find(id))
+        .set((
+            roles::name.eq(name.trim()),
+            roles::name_key.eq(name_key(name)),
+            roles::description.eq(description.trim()),
+            roles::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    diesel::delete(role_permissions::table.filter(role_permissions::role_id.eq(id))).execute(conn)?;
+    add_permissions(conn, id, permissions)
+}
+
+pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
+    diesel::delete(roles::table.find(id)).execute(conn)
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Role>> {
+    roles::table.find(id).select(Role::as_select()).first(conn).optional()
+}
+
+pub fn find_by_name(conn: &mut DbConnection, name: &str) -> QueryResult<Option<Role>> {
+    roles::table
+        .filter(roles::name_key.eq(name_key(name)))
+        .select(Role::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_many(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<Role>> {
+    roles::table
+        .filter(roles::id.eq_any(ids))
+        .order(roles::name_key.asc())
+        .select(Role::as_select())
+        .load(conn)
+}
+
+/// Every role, Admin first, then by name.
+pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<Role>> {
+    roles::table
+        .order((roles::grants_all.desc(), roles::name_key.asc()))
+        .select(Role::as_select())
+        .load(conn)
+}
+
+/// The permission names of one role, sorted.
+pub fn permissions_of(conn: &mut DbConnection, role_id: &str) -> QueryResult<Vec<String>> {
+    role_permissions::table
+        .filter(role_permissions::role_id.eq(role_id))
+        .order(role_permissions::permission_name.asc())
+        .select(role_permissions::permission_name)
+        .load(conn)
+}
+
+/// Permission names per role, for many roles in one query.
+pub fn permissions_by_role(conn: &mut DbConnection, role_ids: &[String]) -> QueryResult<HashMap<String, Vec<String>>> {
+    let rows: Vec<(String, String)> = role_permissions::table
+        .filter(role_permissions::role_id.eq_any(role_ids))
+        .order(role_permissions::permission_name.asc())
+        .select((role_permissions::role_id, role_permissions::permission_name))
+        .load(conn)?;
+    let mut by_role: HashMap<String, Vec<String>> = HashMap::new();
+    for (role_id, permission) in rows {
+        by_role.entry(role_id).or_default().push(permission);
+    }
+    Ok(by_role)
+}
+
+/// How many permissions, keys and users each role has, in three grouped queries.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RoleCounts {
+    pub permissions: i64,
+    pub keys: i64,
+    pub users: i64,
+}
+
+pub fn counts(conn: &mut DbConnection) -> QueryResult<HashMap<String, RoleCounts>> {
+    use diesel::dsl::count_star;
+    let mut counts: HashMap<String, RoleCounts> = HashMap::new();
+    let permission_counts: Vec<(String, i64)> = role_permissions::table
+        .group_by(role_permissions::role_id)
+        .select((role_permissions::role_id, count_star()))
+        .load(conn)?;
+    for (role_id, n) in permission_counts {
+        counts.entry(role_id).or_default().permissions = n;
+    }
+    let key_counts: Vec<(String, i64)> = api_key_roles::table
+        .group_by(api_key_roles::role_id)
+        .select((api_key_roles::role_id, count_star()))
+        .load(conn)?;
+    for (role_id, n) in key_counts {
+        counts.entry(role_id).or_default().keys = n;
+    }
+    let user_counts: Vec<(String, i64)> = user_roles::table
+        .group_by(user_roles::role_id)
+        .select((user_roles::role_id, count_star()))
+        .load(conn)?;
+    for (role_id, n) in user_counts {
+        counts.entry(role_id).or_default().users = n;
+    }
+    Ok(counts)
+}
+
+/// How many keys and users hold one role.
+pub fn holder_counts(conn: &mut DbConnection, role_id: &str) -> QueryResult<RoleCounts> {
+    let keys = api_key_roles::table
+        .filter(api_key_roles::role_id.eq(role_id))
+        .count()
+        .get_result(conn)?;
+    let users = user_roles::table
+        .filter(user_roles::role_id.eq(role_id))
+        .count()
+        .get_result(conn)?;
+    let permissions = role_permissions::table
+        .filter(role_permissions::role_id.eq(role_id))
+        .count()
+        .get_result(conn)?;
+    Ok(RoleCounts { permissions, keys, users })
 }

@@ -52,8 +52,23 @@ route_table! {
     POST "/login",                Public => web::auth::submit;
     POST "/logout",               SignedIn => web::auth::sign_out;
     GET  "/",                     SignedIn => web::console::overview;
-    GET  "/development",          Permission(SERVICE_ACCOUNTS_RETRIEVE) => web::console::development;
-    GET  "/roles",                Permission(ROLES_RETRIEVE) => web::console::roles;
+    GET  "/development",          Permission(SERVICE_ACCOUNTS_RETRIEVE) => web::development::list;
+    GET  "/development/keys/new", Permission(SERVICE_ACCOUNTS_CREATE) => web::development::new_form;
+    POST "/development/keys",     Permission(SERVICE_ACCOUNTS_CREATE) => web::development::create;
+    POST "/development/keys/inline-role", Permission(ROLES_CREATE) => web::development::inline_role;
+    GET  "/development/keys/{id}", Permission(SERVICE_ACCOUNTS_RETRIEVE) => web::development::show;
+    GET  "/development/keys/{id}/created", Permission(SERVICE_ACCOUNTS_CREATE) => web::development::created;
+    GET  "/development/keys/{id}/edit", Permission(SERVICE_ACCOUNTS_UPDATE) => web::development::edit_form;
+    POST "/development/keys/{id}", Permission(SERVICE_ACCOUNTS_UPDATE) => web::development::update;
+    GET  "/development/keys/{id}/revoke", Permission(SERVICE_ACCOUNTS_DELETE) => web::development::confirm_revoke;
+    POST "/development/keys/{id}/revoke", Permission(SERVICE_ACCOUNTS_DELETE) => web::development::revoke;
+    GET  "/roles",                Permission(ROLES_RETRIEVE) => web::roles::list;
+    GET  "/roles/new",            Permission(ROLES_CREATE) => web::roles::new_form;
+    POST "/roles",                Permission(ROLES_CREATE) => web::roles::create;
+    GET  "/roles/{id}",           Permission(ROLES_RETRIEVE) => web::roles::show;
+    POST "/roles/{id}",           Permission(ROLES_UPDATE) => web::roles::update;
+    GET  "/roles/{id}/delete",    Permission(ROLES_DELETE) => web::roles::confirm_delete;
+    POST "/roles/{id}/delete",    Permission(ROLES_DELETE) => web::roles::delete;
     GET  "/team",                 Permission(USERS_RETRIEVE) => web::console::team;
     GET  "/audit",                Permission(AUDIT_LOG_RETRIEVE) => web::console::audit;
 }

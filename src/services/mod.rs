@@ -1,6 +1,8 @@
 //! The operations people perform. Each owns its rules: permission check, validation, the write and its
 //! audit event in one transaction. Web handlers (and later API handlers) only parse and render.
 
+pub mod api_keys;
+pub mod roles;
 pub mod setup;
 pub mod sign_in;
 

@@ -36,7 +36,7 @@ pub async fn sign_in(
         .run(move |conn| {
             let since = now() - Duration::minutes(WINDOW_MINUTES);
             let failures = audit::times_since(conn, FAILED_ACTION, &lookup_key, since)?;
-            Ok((user::find_by_email(conn, &lookup_key)?, failures))
+            Ok::<_, AppError>((user::find_by_email(conn, &lookup_key)?, failures))
         })
         .await?;
 

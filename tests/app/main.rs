@@ -2,6 +2,7 @@
 //! Set TEST_DATABASE_URL=postgres://… to run them all on PostgreSQL.
 
 mod access;
+mod browser;
 mod database;
 mod helpers;
 mod security;

@@ -53,28 +53,6 @@ fn coming_soon(
     }
 }
 
-pub async fn development(principal: Principal, session: Session) -> ComingSoonPage {
-    coming_soon(
-        &principal,
-        &session,
-        Section::Development,
-        "Development",
-        "API keys for the systems you connect, each with the roles that decide what it may do.",
-        catalog::SERVICE_ACCOUNTS_RETRIEVE,
-    )
-}
-
-pub async fn roles(principal: Principal, session: Session) -> ComingSoonPage {
-    coming_soon(
-        &principal,
-        &session,
-        Section::Roles,
-        "Roles",
-        "Named sets of permissions that you give to API keys and team members.",
-        catalog::ROLES_RETRIEVE,
-    )
-}
-
 pub async fn team(principal: Principal, session: Session) -> ComingSoonPage {
     coming_soon(
         &principal,

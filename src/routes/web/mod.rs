@@ -2,10 +2,17 @@
 
 pub mod auth;
 pub mod console;
+pub mod development;
+pub mod form;
+pub mod pickers;
+pub mod roles;
 pub mod setup;
 
-use actix_web::http::header;
+use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse};
+use askama::Template;
+
+use crate::error::AppError;
 
 /// The address of the connected peer (not a forwarded header, which a client could forge).
 pub fn client_ip(req: &HttpRequest) -> Option<String> {
@@ -27,4 +34,11 @@ pub fn safe_return_path(next: Option<&str>) -> String {
         }
         _ => "/".to_string(),
     }
+}
+
+/// Renders a page with a status (422 for a form with errors, 200 otherwise).
+pub fn render(page: impl Template, status: StatusCode) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(page.render()?))
 }

@@ -1,0 +1,186 @@
+//! API keys (service accounts) and the roles they hold. Only the hash of a key's secret is stored.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{api_key_roles, api_keys, roles, users};
+use crate::db::{now, DbConnection};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = api_keys)]
+pub struct ApiKey {
+    pub id: String,
+    pub public_id: String,
+    pub name: String,
+    pub description: String,
+    pub secret_hash: String,
+    pub created_by: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub last_used_ip: Option<String>,
+}
+
+/// Whether a key can authenticate now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStatus {
+    Active,
+    Expired,
+    Revoked,
+}
+
+impl KeyStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
+impl ApiKey {
+    pub fn status_at(&self, at: NaiveDateTime) -> KeyStatus {
+        if self.revoked_at.is_some() {
+            KeyStatus::Revoked
+        } else if self.expires_at.is_some_and(|expiry| expiry <= at) {
+            KeyStatus::Expired
+        } else {
+            KeyStatus::Active
+        }
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = api_keys)]
+pub struct NewApiKey<'a> {
+    pub id: &'a str,
+    pub public_id: &'a str,
+    pub name: &'a str,
+    pub description: &'a str,
+    pub secret_hash: &'a str,
+    pub created_by: Option<&'a str>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+}
+
+pub fn insert(conn: &mut DbConnection, key: &NewApiKey) -> QueryResult<()> {
+    diesel::insert_into(api_keys::table).values(key).execute(conn).map(|_| ())
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ApiKey>> {
+    api_keys::table.find(id).select(ApiKey::as_select()).first(conn).optional()
+}
+
+pub fn find_by_public_id(conn: &mut DbConnection, public_id: &str) -> QueryResult<Option<ApiKey>> {
+    api_keys::table
+        .filter(api_keys::public_id.eq(public_id))
+        .select(ApiKey::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn update_details(
+    conn: &mut DbConnection,
+    id: &str,
+    name: &str,
+    description: &str,
+    expires_at: Option<NaiveDateTime>,
+) -> QueryResult<()> {
+    diesel::update(api_keys::table.find(id))
+        .set((
+            api_keys::name.eq(name),
+            api_keys::description.eq(description),
+            api_keys::expires_at.eq(expires_at),
+            api_keys::updated_at.eq(now()),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn revoke(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
+    let at = now();
+    diesel::update(api_keys::table.find(id).filter(api_keys::revoked_at.is_null()))
+        .set((api_keys::revoked_at.eq(Some(at)), api_keys::updated_at.eq(at)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The ids of the roles a key holds.
+pub fn role_ids(conn: &mut DbConnection, key_id: &str) -> QueryResult<Vec<String>> {
+    api_key_roles::table
+        .filter(api_key_roles::api_key_id.eq(key_id))
+        .select(api_key_roles::role_id)
+        .load(conn)
+}
+
+/// Replaces the roles a key holds.
+pub fn set_roles(conn: &mut DbConnection, key_id: &str, role_ids: &[String]) -> QueryResult<()> {
+    diesel::delete(api_key_roles::table.filter(api_key_roles::api_key_id.eq(key_id))).execute(conn)?;
+    for role_id in role_ids {
+        diesel::insert_into(api_key_roles::table)
+            .values((api_key_roles::api_key_id.eq(key_id), api_key_roles::role_id.eq(role_id)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// One row of the Development tab's list.
+#[derive(Debug, Clone)]
+pub struct KeyListing {
+    pub key: ApiKey,
+    pub creator_email: Option<String>,
+    /// (role id, role name), sorted by name.
+    pub roles: Vec<(String, String)>,
+}
+
+pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
+    api_keys::table.count().get_result(conn)
+}
+
+/// A page of keys, newest first, with their creators and roles (three queries, whatever the page size).
+pub fn list_page(conn: &mut DbConnection, limit: i64, offset: i64) -> QueryResult<Vec<KeyListing>> {
+    let rows: Vec<(ApiKey, Option<String>)> = api_keys::table
+        .left_join(users::table)
+        .order((api_keys::created_at.desc(), api_keys::id.desc()))
+        .limit(limit)
+        .offset(offset)
+        .select((ApiKey::as_select(), users::email.nullable()))
+        .load(conn)?;
+    let ids: Vec<String> = rows.iter().map(|(key, _)| key.id.clone()).collect();
+    let mut roles_by_key = roles_of_keys(conn, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|(key, creator_email)| {
+            let roles = roles_by_key.remove(&key.id).unwrap_or_default();
+            KeyListing { key, creator_email, roles }
+        })
+        .collect())
+}
+
+/// (role id, role name) per key, for many keys in one query.
+pub fn roles_of_keys(conn: &mut DbConnection, key_ids: &[String]) -> QueryResult<HashMap<String, Vec<(String, String)>>> {
+    let rows: Vec<(String, String, String)> = api_key_roles::table
+        .inner_join(roles::table)
+        .filter(api_key_roles::api_key_id.eq_any(key_ids))
+        .order(roles::name_key.asc())
+        .select((api_key_roles::api_key_id, roles::id, roles::name))
+        .load(conn)?;
+    let mut by_key: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    for (key_id, role_id, role_name) in rows {
+        by_key.entry(key_id).or_default().push((role_id, role_name));
+    }
+    Ok(by_key)
+}
+
+pub fn creator_email(conn: &mut DbConnection, key: &ApiKey) -> QueryResult<Option<String>> {
+    match &key.created_by {
+        Some(user_id) => users::table.find(user_id).select(users::email).first(conn).optional(),
+        None => Ok(None),
+    }
+}

@@ -1,0 +1,496 @@
+//! The Development tab: API keys. List, create (with the "Roles & access" field and inline role
+//! creation), show the secret once, detail with effective permissions, edit, revoke.
+
+use actix_session::Session;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use chrono::NaiveDateTime;
+use serde::Deserialize;
+
+use crate::auth::catalog::{SERVICE_ACCOUNTS_CREATE, SERVICE_ACCOUNTS_DELETE, SERVICE_ACCOUNTS_UPDATE};
+use crate::auth::session::{flash, stash_new_key, take_new_key, FlashKind};
+use crate::auth::Principal;
+use crate::db::now;
+use crate::error::{forbidden_sentence, AppError};
+use crate::models::api_key;
+use crate::routes::web::form::FormFields;
+use crate::routes::web::pickers::{InlineRoleDraft, RolesAccessField};
+use crate::routes::web::{render, see_other};
+use crate::services::api_keys::{self as key_service, EffectivePermission, Expiry, KeyInput};
+use crate::services::roles::{self as role_service, RoleInput, INLINE_ROLE_FIELDS};
+use crate::services::{FieldErrors, FormError};
+use crate::startup::AppState;
+use crate::templates::{Layout, Section, ASSET_VERSION};
+
+pub const PAGE_SIZE: i64 = 25;
+
+/// "2026-11-26 14:03 UTC"
+pub fn format_time(at: &NaiveDateTime) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+fn format_optional(at: Option<NaiveDateTime>, none: &str) -> String {
+    at.as_ref().map_or_else(|| none.to_string(), format_time)
+}
+
+pub struct KeyRow {
+    pub id: String,
+    pub name: String,
+    pub public_id: String,
+    pub roles: Vec<String>,
+    pub created_by: String,
+    pub created: String,
+    pub expires: String,
+    pub last_used: String,
+    pub status: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "pages/development.html")]
+struct DevelopmentPage {
+    asset_version: &'static str,
+    layout: Layout,
+    rows: Vec<KeyRow>,
+    total: i64,
+    page: i64,
+    pages: i64,
+    can_create: bool,
+    create_reason: String,
+    can_update: bool,
+    update_reason: String,
+}
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    page: Option<i64>,
+}
+
+pub async fn list(
+    principal: Principal,
+    session: Session,
+    state: web::Data<AppState>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
+    let requested = query.page.unwrap_or(1).max(1);
+    let (total, listings) = state
+        .db
+        .run(move |conn| {
+            let total = api_key::count(conn)?;
+            let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+            let page = requested.min(pages);
+            Ok::<_, AppError>((total, api_key::list_page(conn, PAGE_SIZE, (page - 1) * PAGE_SIZE)?))
+        })
+        .await?;
+    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let at = now();
+    let rows = listings
+        .into_iter()
+        .map(|listing| KeyRow {
+            status: listing.key.status_at(at).as_str(),
+            id: listing.key.id,
+            name: listing.key.name,
+            public_id: listing.key.public_id,
+            roles: listing.roles.into_iter().map(|(_, name)| name).collect(),
+            created_by: listing.creator_email.unwrap_or_else(|| "—".into()),
+            created: format_time(&listing.key.created_at),
+            expires: format_optional(listing.key.expires_at, "Never"),
+            last_used: format_optional(listing.key.last_used_at, "—"),
+        })
+        .collect();
+    render(
+        DevelopmentPage {
+            asset_version: ASSET_VERSION,
+            layout: Layout::new(&principal, &session, Section::Development, "Development"),
+            rows,
+            total,
+            page: requested.min(pages),
+            pages,
+            can_create: principal.can(SERVICE_ACCOUNTS_CREATE),
+            create_reason: forbidden_sentence(SERVICE_ACCOUNTS_CREATE),
+            can_update: principal.can(SERVICE_ACCOUNTS_UPDATE),
+            update_reason: forbidden_sentence(SERVICE_ACCOUNTS_UPDATE),
+        },
+        StatusCode::OK,
+    )
+}
+
+#[derive(Template)]
+#[template(path = "pages/key_form.html")]
+struct KeyFormPage {
+    asset_version: &'static str,
+    layout: Layout,
+    heading: String,
+    action: String,
+    editing: bool,
+    key_id: String,
+    name: String,
+    description: String,
+    expiry: String,
+    expires_on: String,
+    current_expiry: String,
+    errors: FieldErrors,
+    roles_access: RolesAccessField,
+    submit_label: &'static str,
+}
+
+/// What the key form submitted, as the service's input and as the draft to re-render.
+struct KeyFormValues {
+    name: String,
+    description: String,
+    expiry: String,
+    expires_on: String,
+    role_ids: Vec<String>,
+    draft: InlineRoleDraft,
+}
+
+impl KeyFormValues {
+    fn read(fields: &FormFields) -> Self {
+        Self {
+            name: fields.text("name"),
+            description: fields.text("description"),
+            expiry: fields.text("expiry"),
+            expires_on: fields.text("expires_on"),
+            role_ids: fields.all("role_ids"),
+            draft: InlineRoleDraft {
+                name: fields.text(INLINE_ROLE_FIELDS.name),
+                description: fields.text(INLINE_ROLE_FIELDS.description),
+                permissions: fields.all(INLINE_ROLE_FIELDS.permissions),
+                open: false,
+            },
+        }
+    }
+
+    /// Without JavaScript the inline role's fields travel with the key form: a name or a chosen
+    /// permission means "create this role with the key".
+    fn wants_new_role(&self) -> bool {
+        !self.draft.name.trim().is_empty() || !self.draft.permissions.is_empty()
+    }
+
+    fn to_input(&self) -> KeyInput {
+        KeyInput {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            expiry: Expiry::from_form(&self.expiry, &self.expires_on),
+            role_ids: self.role_ids.clone(),
+            new_role: self.wants_new_role().then(|| RoleInput {
+                name: self.draft.name.clone(),
+                description: self.draft.description.clone(),
+                permissions: self.draft.permissions.clone(),
+            }),
+        }
+    }
+}
+
+struct FormContext<'a> {
+    principal: &'a Principal,
+    session: &'a Session,
+    state: &'a web::Data<AppState>,
+}
+
+impl FormContext<'_> {
+    async fn page(
+        &self,
+        existing: Option<&api_key::ApiKey>,
+        values: KeyFormValues,
+        errors: FieldErrors,
+        status: StatusCode,
+    ) -> Result<HttpResponse, AppError> {
+        let catalog = self.state.db.run(role_service::catalog).await?;
+        let mut draft = values.draft.clone();
+        draft.open = values.wants_new_role();
+        let roles_access = RolesAccessField::new(&catalog, self.principal, &values.role_ids, &draft, &errors, None);
+        let (heading, action, submit_label, key_id, current_expiry) = match existing {
+            None => ("New API key".to_string(), "/development/keys".to_string(), "Create API key", String::new(), String::new()),
+            Some(key) => (
+                format!("Edit “{}”", key.name),
+                format!("/development/keys/{}", key.id),
+                "Save",
+                key.id.clone(),
+                format_optional(key.expires_at, "never"),
+            ),
+        };
+        render(
+            KeyFormPage {
+                asset_version: ASSET_VERSION,
+                layout: Layout::new(self.principal, self.session, Section::Development, heading.clone()),
+                heading,
+                action,
+                editing: existing.is_some(),
+                key_id,
+                name: values.name,
+                description: values.description,
+                expiry: values.expiry,
+                expires_on: values.expires_on,
+                current_expiry,
+                errors,
+                roles_access,
+                submit_label,
+            },
+            status,
+        )
+    }
+}
+
+pub async fn new_form(principal: Principal, session: Session, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let values = KeyFormValues {
+        name: String::new(),
+        description: String::new(),
+        expiry: "never".into(),
+        expires_on: String::new(),
+        role_ids: Vec::new(),
+        draft: InlineRoleDraft::default(),
+    };
+    FormContext { principal: &principal, session: &session, state: &state }
+        .page(None, values, FieldErrors::default(), StatusCode::OK)
+        .await
+}
+
+pub async fn create(
+    principal: Principal,
+    session: Session,
+    state: web::Data<AppState>,
+    fields: FormFields,
+) -> Result<HttpResponse, AppError> {
+    let values = KeyFormValues::read(&fields);
+    match key_service::create(&state.db, principal.clone(), values.to_input()).await {
+        Ok(created) => {
+            stash_new_key(&session, &created.key.id, &created.secret)?;
+            Ok(see_other(&format!("/development/keys/{}/created", created.key.id)))
+        }
+        Err(FormError::Invalid(errors)) => {
+            FormContext { principal: &principal, session: &session, state: &state }
+                .page(None, values, errors, StatusCode::UNPROCESSABLE_ENTITY)
+                .await
+        }
+        Err(FormError::Failed(err)) => Err(err),
+    }
+}
+
+/// htmx: creates the role typed in the "Roles & access" sub-form and answers the field again, with the
+/// new role selected and the other choices kept. The rest of the key form is not touched.
+pub async fn inline_role(principal: Principal, state: web::Data<AppState>, fields: FormFields) -> Result<HttpResponse, AppError> {
+    let values = KeyFormValues::read(&fields);
+    let mut input = RoleInput {
+        name: values.draft.name.clone(),
+        description: values.draft.description.clone(),
+        permissions: values.draft.permissions.clone(),
+    };
+    if input.name.trim().is_empty() {
+        input.name = values.name.trim().to_string();
+    }
+    let outcome = role_service::create(&state.db, principal.clone(), input, INLINE_ROLE_FIELDS).await;
+    let catalog = state.db.run(role_service::catalog).await?;
+    let (field, status) = match outcome {
+        Ok(created) => {
+            let mut checked = values.role_ids.clone();
+            checked.push(created.id.clone());
+            let notice = format!("Role “{}” created and selected.", created.name);
+            (
+                RolesAccessField::new(&catalog, &principal, &checked, &InlineRoleDraft::default(), &FieldErrors::default(), Some(notice)),
+                StatusCode::OK,
+            )
+        }
+        Err(FormError::Invalid(errors)) => {
+            let mut draft = values.draft.clone();
+            draft.open = true;
+            (RolesAccessField::new(&catalog, &principal, &values.role_ids, &draft, &errors, None), StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(FormError::Failed(err)) => return Err(err),
+    };
+    render(field, status)
+}
+
+#[derive(Template)]
+#[template(path = "pages/key_created.html")]
+struct KeyCreatedPage {
+    asset_version: &'static str,
+    layout: Layout,
+    key_id: String,
+    name: String,
+    secret: Option<String>,
+}
+
+/// Shows the new key's secret exactly once; reloading shows that it cannot be shown again.
+pub async fn created(
+    principal: Principal,
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let key_id = path.into_inner();
+    let secret = take_new_key(&session, &key_id);
+    let lookup = key_id.clone();
+    let key = state.db.run(move |conn| api_key::find(conn, &lookup)?.ok_or(AppError::NotFound)).await?;
+    let page = KeyCreatedPage {
+        asset_version: ASSET_VERSION,
+        layout: Layout::new(&principal, &session, Section::Development, "API key created"),
+        key_id,
+        name: key.name,
+        secret,
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .content_type("text/html; charset=utf-8")
+        .body(page.render()?))
+}
+
+#[derive(Template)]
+#[template(path = "pages/key_detail.html")]
+struct KeyDetailPage {
+    asset_version: &'static str,
+    layout: Layout,
+    key_id: String,
+    name: String,
+    description: String,
+    public_id: String,
+    status: &'static str,
+    created_by: String,
+    created: String,
+    expires: String,
+    last_used: String,
+    revoked: String,
+    roles: Vec<(String, String)>,
+    effective: Vec<EffectivePermission>,
+    holds_all: bool,
+    can_update: bool,
+    update_reason: String,
+    can_revoke: bool,
+    revoke_reason: String,
+}
+
+pub async fn show(
+    principal: Principal,
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let key_id = path.into_inner();
+    let detail = state.db.run(move |conn| key_service::detail(conn, &key_id)).await?;
+    let is_revoked = detail.key.revoked_at.is_some();
+    render(
+        KeyDetailPage {
+            asset_version: ASSET_VERSION,
+            layout: Layout::new(&principal, &session, Section::Development, detail.key.name.clone()),
+            key_id: detail.key.id.clone(),
+            name: detail.key.name.clone(),
+            description: detail.key.description.clone(),
+            public_id: detail.key.public_id.clone(),
+            status: detail.status.as_str(),
+            created_by: detail.creator_email.clone().unwrap_or_else(|| "—".into()),
+            created: format_time(&detail.key.created_at),
+            expires: format_optional(detail.key.expires_at, "Never"),
+            last_used: format_optional(detail.key.last_used_at, "Not used yet"),
+            revoked: format_optional(detail.key.revoked_at, ""),
+            holds_all: detail.roles.iter().any(|r| r.grants_all),
+            roles: detail.roles.iter().map(|r| (r.id.clone(), r.name.clone())).collect(),
+            effective: detail.effective,
+            can_update: principal.can(SERVICE_ACCOUNTS_UPDATE) && !is_revoked,
+            update_reason: if is_revoked { "A revoked key cannot be changed.".into() } else { forbidden_sentence(SERVICE_ACCOUNTS_UPDATE) },
+            can_revoke: principal.can(SERVICE_ACCOUNTS_DELETE) && !is_revoked,
+            revoke_reason: if is_revoked { "This key is already revoked.".into() } else { forbidden_sentence(SERVICE_ACCOUNTS_DELETE) },
+        },
+        StatusCode::OK,
+    )
+}
+
+async fn load_key(state: &web::Data<AppState>, key_id: String) -> Result<(api_key::ApiKey, Vec<String>), AppError> {
+    state
+        .db
+        .run(move |conn| {
+            let key = api_key::find(conn, &key_id)?.ok_or(AppError::NotFound)?;
+            let role_ids = api_key::role_ids(conn, &key_id)?;
+            Ok((key, role_ids))
+        })
+        .await
+}
+
+pub async fn edit_form(
+    principal: Principal,
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (key, role_ids) = load_key(&state, path.into_inner()).await?;
+    if key.revoked_at.is_some() {
+        return Err(AppError::Conflict("This key is revoked; it can no longer be changed.".into()));
+    }
+    let values = KeyFormValues {
+        name: key.name.clone(),
+        description: key.description.clone(),
+        expiry: "keep".into(),
+        expires_on: String::new(),
+        role_ids,
+        draft: InlineRoleDraft::default(),
+    };
+    FormContext { principal: &principal, session: &session, state: &state }
+        .page(Some(&key), values, FieldErrors::default(), StatusCode::OK)
+        .await
+}
+
+pub async fn update(
+    principal: Principal,
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    fields: FormFields,
+) -> Result<HttpResponse, AppError> {
+    let key_id = path.into_inner();
+    let values = KeyFormValues::read(&fields);
+    match key_service::update(&state.db, principal.clone(), key_id.clone(), values.to_input()).await {
+        Ok(saved) => {
+            flash(&session, FlashKind::Success, format!("API key “{}” saved.", saved.name))?;
+            Ok(see_other("/development"))
+        }
+        Err(FormError::Invalid(errors)) => {
+            let (key, _) = load_key(&state, key_id).await?;
+            FormContext { principal: &principal, session: &session, state: &state }
+                .page(Some(&key), values, errors, StatusCode::UNPROCESSABLE_ENTITY)
+                .await
+        }
+        Err(FormError::Failed(err)) => Err(err),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "pages/key_revoke.html")]
+struct KeyRevokePage {
+    asset_version: &'static str,
+    layout: Layout,
+    key_id: String,
+    name: String,
+    public_id: String,
+}
+
+pub async fn confirm_revoke(
+    principal: Principal,
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (key, _) = load_key(&state, path.into_inner()).await?;
+    if key.revoked_at.is_some() {
+        return Err(AppError::Conflict("This key is already revoked.".into()));
+    }
+    render(
+        KeyRevokePage {
+            asset_version: ASSET_VERSION,
+            layout: Layout::new(&principal, &session, Section::Development, format!("Revoke “{}”", key.name)),
+            key_id: key.id,
+            name: key.name,
+            public_id: key.public_id,
+        },
+        StatusCode::OK,
+    )
+}
+
+pub async fn revoke(
+    principal: Principal,
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let revoked = key_service::revoke(&state.db, principal, path.into_inner()).await?;
+    flash(&session, FlashKind::Success, format!("API key “{}” revoked. It can never authenticate again.", revoked.name))?;
+    Ok(see_other("/development"))
+}

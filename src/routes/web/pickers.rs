@@ -1,0 +1,168 @@
+//! The choosers shared by the role form and the key form: permissions grouped by resource, and the
+//! "Roles & access" field with its inline role sub-form. Choices the user may not give are disabled
+//! with the reason.
+
+use askama::Template;
+
+use crate::auth::catalog::ROLES_CREATE;
+use crate::auth::Principal;
+use crate::error::forbidden_sentence;
+use crate::models::permission::Permission;
+use crate::services::roles::{can_grant, missing_for, Catalog, INLINE_ROLE_FIELDS};
+use crate::services::FieldErrors;
+
+#[derive(Debug, Clone)]
+pub struct PermissionChoice {
+    pub name: String,
+    pub description: String,
+    pub checked: bool,
+    pub grantable: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct PermissionGroup {
+    pub resource: String,
+    pub choices: Vec<PermissionChoice>,
+}
+
+#[derive(Template)]
+#[template(path = "partials/permission_picker.html")]
+pub struct PermissionPicker {
+    pub field: &'static str,
+    pub id_prefix: &'static str,
+    pub legend: &'static str,
+    pub groups: Vec<PermissionGroup>,
+    pub error: Option<String>,
+    pub read_only: bool,
+}
+
+impl PermissionPicker {
+    pub fn new(
+        field: &'static str,
+        id_prefix: &'static str,
+        legend: &'static str,
+        catalog: &[Permission],
+        principal: &Principal,
+        checked: &[String],
+        error: Option<String>,
+    ) -> Self {
+        let mut groups: Vec<PermissionGroup> = Vec::new();
+        for permission in catalog {
+            let resource = permission.name.split('.').next().unwrap_or_default().to_string();
+            let choice = PermissionChoice {
+                name: permission.name.clone(),
+                description: permission.description.clone(),
+                checked: checked.contains(&permission.name),
+                grantable: principal.can(&permission.name),
+            };
+            match groups.iter_mut().find(|g| g.resource == resource) {
+                Some(group) => group.choices.push(choice),
+                None => groups.push(PermissionGroup { resource, choices: vec![choice] }),
+            }
+        }
+        Self { field, id_prefix, legend, groups, error, read_only: false }
+    }
+
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RoleChoice {
+    pub id: String,
+    pub name: String,
+    pub summary: String,
+    pub checked: bool,
+    pub grantable: bool,
+    pub missing: String,
+}
+
+/// The "Roles & access" field of the key form; also the htmx fragment answered by inline role creation.
+#[derive(Template)]
+#[template(path = "partials/roles_access.html")]
+pub struct RolesAccessField {
+    pub roles: Vec<RoleChoice>,
+    pub error: Option<String>,
+    pub can_create_role: bool,
+    pub create_role_reason: String,
+    pub new_role_open: bool,
+    pub new_role_name: String,
+    pub new_role_description: String,
+    pub new_role_name_error: Option<String>,
+    pub new_role_description_error: Option<String>,
+    pub new_role_permissions: PermissionPicker,
+    pub notice: Option<String>,
+}
+
+/// What the user has entered in the inline role sub-form.
+#[derive(Debug, Clone, Default)]
+pub struct InlineRoleDraft {
+    pub name: String,
+    pub description: String,
+    pub permissions: Vec<String>,
+    pub open: bool,
+}
+
+impl RolesAccessField {
+    pub fn new(
+        catalog: &Catalog,
+        principal: &Principal,
+        checked_roles: &[String],
+        draft: &InlineRoleDraft,
+        errors: &FieldErrors,
+        notice: Option<String>,
+    ) -> Self {
+        let roles = catalog
+            .roles
+            .iter()
+            .map(|role| {
+                let permissions = catalog.permissions_of(&role.id);
+                let summary = if role.grants_all {
+                    "Every permission".to_string()
+                } else if !role.description.is_empty() {
+                    role.description.clone()
+                } else {
+                    match permissions.len() {
+                        0 => "No permissions".to_string(),
+                        1 => "1 permission".to_string(),
+                        n => format!("{n} permissions"),
+                    }
+                };
+                RoleChoice {
+                    id: role.id.clone(),
+                    name: role.name.clone(),
+                    summary,
+                    checked: checked_roles.contains(&role.id),
+                    grantable: can_grant(&principal.permissions, role, permissions),
+                    missing: missing_for(&principal.permissions, role, permissions).join(", "),
+                }
+            })
+            .collect();
+        let has_inline_error = [INLINE_ROLE_FIELDS.name, INLINE_ROLE_FIELDS.description, INLINE_ROLE_FIELDS.permissions]
+            .iter()
+            .any(|f| errors.get(f).is_some());
+        Self {
+            roles,
+            error: errors.get("role_ids").map(str::to_string),
+            can_create_role: principal.can(ROLES_CREATE),
+            create_role_reason: forbidden_sentence(ROLES_CREATE),
+            new_role_open: draft.open || has_inline_error,
+            new_role_name: draft.name.clone(),
+            new_role_description: draft.description.clone(),
+            new_role_name_error: errors.get(INLINE_ROLE_FIELDS.name).map(str::to_string),
+            new_role_description_error: errors.get(INLINE_ROLE_FIELDS.description).map(str::to_string),
+            new_role_permissions: PermissionPicker::new(
+                INLINE_ROLE_FIELDS.permissions,
+                "new-role-perm",
+                "Permissions of the new role",
+                &catalog.permissions,
+                principal,
+                &draft.permissions,
+                errors.get(INLINE_ROLE_FIELDS.permissions).map(str::to_string),
+            ),
+            notice,
+        }
+    }
+}

@@ -1,0 +1,383 @@
+//! Issuing, editing and revoking API keys. A key holds roles; it may do what their permissions allow.
+//! Nobody puts on a key a role whose permissions they do not hold themselves.
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use diesel::Connection;
+
+use crate::auth::api_key::{self as key_format};
+use crate::auth::catalog::{SERVICE_ACCOUNTS_CREATE, SERVICE_ACCOUNTS_DELETE, SERVICE_ACCOUNTS_UPDATE};
+use crate::auth::Principal;
+use crate::db::{new_id, now, Db, DbConnection};
+use crate::error::AppError;
+use crate::models::api_key::{self, ApiKey, KeyStatus, NewApiKey};
+use crate::models::audit::{self, Target};
+use crate::models::role::{self, Role};
+use crate::models::{permission, user};
+use crate::services::roles::{self as role_service, can_grant, missing_for, RoleInput, INLINE_ROLE_FIELDS};
+use crate::services::{FieldErrors, FormError};
+
+pub const NAME_MAX: usize = 100;
+pub const DESCRIPTION_MAX: usize = 500;
+
+/// When a key stops working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    Never,
+    Days(i64),
+    On(NaiveDate),
+    /// Editing: leave the expiry as it is.
+    Keep,
+}
+
+impl Expiry {
+    /// Reads the form's `expiry` choice and `expires_on` date.
+    pub fn from_form(choice: &str, date: &str) -> Result<Self, String> {
+        match choice {
+            "" | "never" => Ok(Self::Never),
+            "keep" => Ok(Self::Keep),
+            "30" | "90" | "365" => Ok(Self::Days(choice.parse().unwrap_or(30))),
+            "date" => NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
+                .map(Self::On)
+                .map_err(|_| "Enter the date as YYYY-MM-DD.".to_string()),
+            _ => Err("Choose when the key expires.".to_string()),
+        }
+    }
+
+    fn resolve(self, current: Option<NaiveDateTime>) -> Result<Option<NaiveDateTime>, String> {
+        let at = now();
+        match self {
+            Self::Never => Ok(None),
+            Self::Keep => Ok(current),
+            Self::Days(days) => Ok(Some(at + Duration::days(days))),
+            Self::On(date) => {
+                let end = date.and_hms_opt(23, 59, 59).ok_or("Enter a valid date.")?;
+                if end <= at {
+                    Err("Choose a date in the future.".to_string())
+                } else {
+                    Ok(Some(end))
+                }
+            }
+        }
+    }
+}
+
+/// What the key form (and later the API) submits.
+#[derive(Debug, Clone)]
+pub struct KeyInput {
+    pub name: String,
+    pub description: String,
+    pub expiry: Result<Expiry, String>,
+    pub role_ids: Vec<String>,
+    /// A role to create with the key (the "Roles & access" inline sub-form, or the API's `new_roles`).
+    pub new_role: Option<RoleInput>,
+}
+
+/// A key just created: `secret` is the full key, shown once and never stored.
+#[derive(Debug, Clone)]
+pub struct CreatedKey {
+    pub key: ApiKey,
+    pub secret: String,
+}
+
+fn check_details(input: &KeyInput, current_expiry: Option<NaiveDateTime>, errors: &mut FieldErrors) -> Option<NaiveDateTime> {
+    let name = input.name.trim();
+    let length = name.chars().count();
+    if length == 0 {
+        errors.add("name", "Enter a name, for example the system that will use this key.");
+    } else if length > NAME_MAX {
+        errors.add("name", format!("Use at most {NAME_MAX} characters (this name has {length})."));
+    }
+    if input.description.trim().chars().count() > DESCRIPTION_MAX {
+        errors.add("description", format!("Use at most {DESCRIPTION_MAX} characters."));
+    }
+    match input.expiry.clone().and_then(|e| e.resolve(current_expiry)) {
+        Ok(expires_at) => expires_at,
+        Err(message) => {
+            errors.add("expiry", message);
+            None
+        }
+    }
+}
+
+/// Loads the chosen roles and checks that each exists and may be given by `principal`. Roles already
+/// on the key (`already_held`) may stay even when the principal could not give them.
+fn check_roles(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    requested: &[String],
+    already_held: &[String],
+    errors: &mut FieldErrors,
+) -> Result<Vec<Role>, AppError> {
+    let mut ids: Vec<String> = requested.iter().map(|id| id.trim().to_string()).filter(|id| !id.is_empty()).collect();
+    ids.sort();
+    ids.dedup();
+    let found = role::find_many(conn, &ids)?;
+    if found.len() != ids.len() {
+        errors.add("role_ids", "One of the chosen roles no longer exists. Reload the page and choose again.");
+        return Ok(found);
+    }
+    let role_ids: Vec<String> = found.iter().map(|r| r.id.clone()).collect();
+    let permissions = role::permissions_by_role(conn, &role_ids)?;
+    let refused: Vec<String> = found
+        .iter()
+        .filter(|r| !already_held.contains(&r.id))
+        .filter_map(|r| {
+            let perms = permissions.get(&r.id).map(Vec::as_slice).unwrap_or(&[]);
+            (!can_grant(&principal.permissions, r, perms))
+                .then(|| format!("“{}” (needs {})", r.name, missing_for(&principal.permissions, r, perms).join(", ")))
+        })
+        .collect();
+    if !refused.is_empty() {
+        errors.add(
+            "role_ids",
+            format!("You can only give roles whose permissions you hold yourself. Not allowed: {}.", refused.join("; ")),
+        );
+    }
+    Ok(found)
+}
+
+/// The inline role: named after the key when no name is given ("one role per system").
+fn inline_role(input: &KeyInput) -> Option<RoleInput> {
+    input.new_role.clone().map(|mut new_role| {
+        if new_role.name.trim().is_empty() {
+            new_role.name = input.name.trim().to_string();
+        }
+        new_role
+    })
+}
+
+pub async fn create(db: &Db, principal: Principal, input: KeyInput) -> Result<CreatedKey, FormError> {
+    principal.require(SERVICE_ACCOUNTS_CREATE)?;
+    if input.new_role.is_some() {
+        principal.require(crate::auth::catalog::ROLES_CREATE)?;
+    }
+    db.run(move |conn| {
+        conn.transaction(|conn| {
+            let mut errors = FieldErrors::default();
+            let expires_at = check_details(&input, None, &mut errors);
+            let mut roles = check_roles(conn, &principal, &input.role_ids, &[], &mut errors)?;
+            if let Some(new_role) = inline_role(&input) {
+                if let Some(created) = role_service::create_in(conn, &principal, &new_role, INLINE_ROLE_FIELDS, &mut errors)? {
+                    roles.push(created);
+                }
+            }
+            if !errors.is_empty() {
+                return Err(FormError::Invalid(errors));
+            }
+            let generated = key_format::generate();
+            let id = new_id();
+            let at = now();
+            let name = input.name.trim();
+            api_key::insert(
+                conn,
+                &NewApiKey {
+                    id: &id,
+                    public_id: &generated.public_id,
+                    name,
+                    description: input.description.trim(),
+                    secret_hash: &generated.secret_hash,
+                    created_by: Some(&principal.user_id),
+                    created_at: at,
+                    updated_at: at,
+                    expires_at,
+                },
+            )?;
+            let role_ids: Vec<String> = roles.iter().map(|r| r.id.clone()).collect();
+            api_key::set_roles(conn, &id, &role_ids)?;
+            audit::record(
+                conn,
+                audit::NewEvent {
+                    actor: &principal.actor(),
+                    action: "service-account.created",
+                    target: Target { kind: "service-account", id: Some(id.clone()), label: name.to_string() },
+                    summary: format!("roles: {}; expires: {}", role_names(&roles), describe_expiry(expires_at)),
+                    ip_address: principal.ip.as_deref(),
+                    outcome: audit::OUTCOME_SUCCESS,
+                },
+            )?;
+            let key = api_key::find(conn, &id)?.ok_or(AppError::NotFound)?;
+            Ok(CreatedKey { key, secret: generated.full_key })
+        })
+    })
+    .await
+}
+
+pub async fn update(db: &Db, principal: Principal, key_id: String, input: KeyInput) -> Result<ApiKey, FormError> {
+    principal.require(SERVICE_ACCOUNTS_UPDATE)?;
+    if input.new_role.is_some() {
+        principal.require(crate::auth::catalog::ROLES_CREATE)?;
+    }
+    db.run(move |conn| {
+        conn.transaction(|conn| {
+            let existing = api_key::find(conn, &key_id)?.ok_or(AppError::NotFound)?;
+            if existing.revoked_at.is_some() {
+                return Err(AppError::Conflict("This key is revoked; it can no longer be changed.".into()).into());
+            }
+            let mut errors = FieldErrors::default();
+            let expires_at = check_details(&input, existing.expires_at, &mut errors);
+            let held_before = api_key::role_ids(conn, &key_id)?;
+            let mut roles = check_roles(conn, &principal, &input.role_ids, &held_before, &mut errors)?;
+            // Roles the editor could not give are shown disabled, so they are not submitted: keep them.
+            let kept_ids: Vec<String> = ungrantable(conn, &principal, &held_before)?;
+            let kept = role::find_many(conn, &kept_ids)?;
+            for role_kept in kept {
+                if !roles.iter().any(|r| r.id == role_kept.id) {
+                    roles.push(role_kept);
+                }
+            }
+            if let Some(new_role) = inline_role(&input) {
+                if let Some(created) = role_service::create_in(conn, &principal, &new_role, INLINE_ROLE_FIELDS, &mut errors)? {
+                    roles.push(created);
+                }
+            }
+            if !errors.is_empty() {
+                return Err(FormError::Invalid(errors));
+            }
+            let name = input.name.trim();
+            api_key::update_details(conn, &key_id, name, input.description.trim(), expires_at)?;
+            let role_ids: Vec<String> = roles.iter().map(|r| r.id.clone()).collect();
+            api_key::set_roles(conn, &key_id, &role_ids)?;
+            let before_names = role::find_many(conn, &held_before)?;
+            audit::record(
+                conn,
+                audit::NewEvent {
+                    actor: &principal.actor(),
+                    action: "service-account.updated",
+                    target: Target { kind: "service-account", id: Some(key_id.clone()), label: name.to_string() },
+                    summary: key_change_summary(&existing, name, expires_at, &before_names, &roles),
+                    ip_address: principal.ip.as_deref(),
+                    outcome: audit::OUTCOME_SUCCESS,
+                },
+            )?;
+            Ok(api_key::find(conn, &key_id)?.ok_or(AppError::NotFound)?)
+        })
+    })
+    .await
+}
+
+/// The ids among `role_ids` that `principal` could not give.
+fn ungrantable(conn: &mut DbConnection, principal: &Principal, role_ids: &[String]) -> Result<Vec<String>, AppError> {
+    let held = role::find_many(conn, role_ids)?;
+    let permissions = role::permissions_by_role(conn, role_ids)?;
+    Ok(held
+        .iter()
+        .filter(|r| !can_grant(&principal.permissions, r, permissions.get(&r.id).map(Vec::as_slice).unwrap_or(&[])))
+        .map(|r| r.id.clone())
+        .collect())
+}
+
+/// Revokes a key for good: it stays listed, and never authenticates again.
+pub async fn revoke(db: &Db, principal: Principal, key_id: String) -> Result<ApiKey, AppError> {
+    principal.require(SERVICE_ACCOUNTS_DELETE)?;
+    db.run(move |conn| {
+        conn.transaction(|conn| {
+            let existing = api_key::find(conn, &key_id)?.ok_or(AppError::NotFound)?;
+            if existing.revoked_at.is_some() {
+                return Err(AppError::Conflict("This key is already revoked.".into()));
+            }
+            api_key::revoke(conn, &key_id)?;
+            audit::record(
+                conn,
+                audit::NewEvent {
+                    actor: &principal.actor(),
+                    action: "service-account.revoked",
+                    target: Target { kind: "service-account", id: Some(key_id.clone()), label: existing.name.clone() },
+                    summary: format!("public id {}", existing.public_id),
+                    ip_address: principal.ip.as_deref(),
+                    outcome: audit::OUTCOME_SUCCESS,
+                },
+            )?;
+            Ok(api_key::find(conn, &key_id)?.ok_or(AppError::NotFound)?)
+        })
+    })
+    .await
+}
+
+fn role_names(roles: &[Role]) -> String {
+    if roles.is_empty() {
+        "none".into()
+    } else {
+        roles.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", ")
+    }
+}
+
+fn describe_expiry(expires_at: Option<NaiveDateTime>) -> String {
+    expires_at.map_or_else(|| "never".into(), |at| at.format("%Y-%m-%d %H:%M UTC").to_string())
+}
+
+fn key_change_summary(before: &ApiKey, name: &str, expires_at: Option<NaiveDateTime>, roles_before: &[Role], roles_after: &[Role]) -> String {
+    let mut parts = Vec::new();
+    if before.name != name {
+        parts.push(format!("renamed from “{}”", before.name));
+    }
+    if before.expires_at != expires_at {
+        parts.push(format!("expiry {} → {}", describe_expiry(before.expires_at), describe_expiry(expires_at)));
+    }
+    let added: Vec<&str> = roles_after.iter().filter(|r| !roles_before.iter().any(|b| b.id == r.id)).map(|r| r.name.as_str()).collect();
+    let removed: Vec<&str> = roles_before.iter().filter(|r| !roles_after.iter().any(|a| a.id == r.id)).map(|r| r.name.as_str()).collect();
+    if !added.is_empty() {
+        parts.push(format!("roles added: {}", added.join(", ")));
+    }
+    if !removed.is_empty() {
+        parts.push(format!("roles removed: {}", removed.join(", ")));
+    }
+    if parts.is_empty() {
+        "details saved without changes to name, expiry or roles".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
+/// One permission a key holds, and the roles that give it.
+#[derive(Debug, Clone)]
+pub struct EffectivePermission {
+    pub name: String,
+    pub description: String,
+    pub granted_by: Vec<String>,
+}
+
+/// A key with everything its detail page shows.
+#[derive(Debug, Clone)]
+pub struct KeyDetail {
+    pub key: ApiKey,
+    pub status: KeyStatus,
+    pub creator_email: Option<String>,
+    pub roles: Vec<Role>,
+    pub effective: Vec<EffectivePermission>,
+}
+
+pub fn detail(conn: &mut DbConnection, key_id: &str) -> Result<KeyDetail, AppError> {
+    let key = api_key::find(conn, key_id)?.ok_or(AppError::NotFound)?;
+    let role_ids = api_key::role_ids(conn, key_id)?;
+    let roles = role::find_many(conn, &role_ids)?;
+    let by_role = role::permissions_by_role(conn, &role_ids)?;
+    let catalog = permission::list(conn)?;
+    let mut effective: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for held in &roles {
+        let names: Vec<String> = if held.grants_all {
+            catalog.iter().map(|p| p.name.clone()).collect()
+        } else {
+            by_role.get(&held.id).cloned().unwrap_or_default()
+        };
+        for name in names {
+            effective.entry(name).or_default().push(held.name.clone());
+        }
+    }
+    let effective = effective
+        .into_iter()
+        .map(|(name, granted_by)| EffectivePermission {
+            description: catalog.iter().find(|p| p.name == name).map(|p| p.description.clone()).unwrap_or_default(),
+            name,
+            granted_by,
+        })
+        .collect();
+    let creator_email = api_key::creator_email(conn, &key)?;
+    Ok(KeyDetail { status: key.status_at(now()), key, creator_email, roles, effective })
+}
+
+/// The display name of the user with this id (for "created by").
+pub fn user_label(conn: &mut DbConnection, user_id: &str) -> Result<Option<String>, AppError> {
+    Ok(user::find(conn, user_id)?.map(|u| u.email))
+}

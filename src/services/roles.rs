@@ -1,0 +1,303 @@
+//! Creating, changing and deleting roles, with the no-escalation rule: nobody puts into a role (or onto
+//! a key) a permission they do not hold themselves.
+
+use std::collections::{BTreeSet, HashMap};
+
+use diesel::Connection;
+
+use crate::auth::catalog::{ROLES_CREATE, ROLES_DELETE, ROLES_UPDATE};
+use crate::auth::{PermissionSet, Principal};
+use crate::db::{new_id, Db, DbConnection};
+use crate::error::AppError;
+use crate::models::audit::{self, Target};
+use crate::models::permission::{self, Permission};
+use crate::models::role::{self, Role, RoleCounts};
+use crate::services::{FieldErrors, FormError};
+
+pub const NAME_MAX: usize = 64;
+pub const DESCRIPTION_MAX: usize = 500;
+
+/// What the role form (and the inline role sub-form) submits.
+#[derive(Debug, Clone, Default)]
+pub struct RoleInput {
+    pub name: String,
+    pub description: String,
+    pub permissions: Vec<String>,
+}
+
+/// Form field names: the role form uses `name`…, the inline sub-form of the key form `new_role_name`….
+#[derive(Debug, Clone, Copy)]
+pub struct RoleFields {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub permissions: &'static str,
+}
+
+pub const ROLE_FORM_FIELDS: RoleFields = RoleFields { name: "name", description: "description", permissions: "permissions" };
+pub const INLINE_ROLE_FIELDS: RoleFields =
+    RoleFields { name: "new_role_name", description: "new_role_description", permissions: "new_role_permissions" };
+
+/// Whether `holder` may hand out a role with these permissions (or, for Admin, every permission).
+pub fn can_grant(holder: &PermissionSet, role: &Role, permissions: &[String]) -> bool {
+    if role.grants_all {
+        return holder.holds_all();
+    }
+    permissions.iter().all(|p| holder.can(p))
+}
+
+/// The permissions of a role that `holder` lacks, for the "you cannot give this role" message.
+pub fn missing_for(holder: &PermissionSet, role: &Role, permissions: &[String]) -> Vec<String> {
+    if role.grants_all && !holder.holds_all() {
+        return vec!["every permission (Admin)".to_string()];
+    }
+    permissions.iter().filter(|p| !holder.can(p)).cloned().collect()
+}
+
+fn dedupe(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// Checks name, description and permissions; returns the clean permission list.
+/// `keep` are permissions already on the role that the principal may keep without holding them.
+fn check_input(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    input: &RoleInput,
+    fields: RoleFields,
+    existing_role_id: Option<&str>,
+    keep: &[String],
+    errors: &mut FieldErrors,
+) -> Result<Vec<String>, AppError> {
+    let name = input.name.trim();
+    let length = name.chars().count();
+    if length == 0 {
+        errors.add(fields.name, "Enter a name for the role.");
+    } else if length > NAME_MAX {
+        errors.add(fields.name, format!("Use at most {NAME_MAX} characters (this name has {length})."));
+    } else if let Some(other) = role::find_by_name(conn, name)? {
+        if Some(other.id.as_str()) != existing_role_id {
+            errors.add(fields.name, format!("A role named “{}” already exists. Choose another name.", other.name));
+        }
+    }
+    if input.description.trim().chars().count() > DESCRIPTION_MAX {
+        errors.add(fields.description, format!("Use at most {DESCRIPTION_MAX} characters."));
+    }
+    let requested = dedupe(&input.permissions);
+    let catalog: BTreeSet<String> = permission::list(conn)?.into_iter().map(|p| p.name).collect();
+    let unknown: Vec<&String> = requested.iter().filter(|p| !catalog.contains(*p)).collect();
+    let beyond: Vec<&String> = requested
+        .iter()
+        .filter(|p| catalog.contains(*p) && !principal.can(p) && !keep.contains(p))
+        .collect();
+    if !unknown.is_empty() {
+        errors.add(fields.permissions, format!("These permissions do not exist: {}.", join(&unknown)));
+    } else if !beyond.is_empty() {
+        errors.add(
+            fields.permissions,
+            format!("You can only give permissions you hold yourself. You do not hold {}.", join(&beyond)),
+        );
+    }
+    Ok(requested)
+}
+
+fn join(names: &[&String]) -> String {
+    names.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// Creates a role inside the caller's transaction (the role form, or a key created with an inline role).
+/// Field errors are added to `errors`; the role is only written when there are none.
+pub fn create_in(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    input: &RoleInput,
+    fields: RoleFields,
+    errors: &mut FieldErrors,
+) -> Result<Option<Role>, AppError> {
+    principal.require(ROLES_CREATE)?;
+    let permissions = check_input(conn, principal, input, fields, None, &[], errors)?;
+    if !errors.is_empty() {
+        return Ok(None);
+    }
+    let id = new_id();
+    role::insert(conn, &id, &input.name, &input.description, &permissions)?;
+    audit::record(
+        conn,
+        audit::NewEvent {
+            actor: &principal.actor(),
+            action: "role.created",
+            target: Target { kind: "role", id: Some(id.clone()), label: input.name.trim().to_string() },
+            summary: format!("permissions: {}", list_or_none(&permissions)),
+            ip_address: principal.ip.as_deref(),
+            outcome: audit::OUTCOME_SUCCESS,
+        },
+    )?;
+    Ok(role::find(conn, &id)?)
+}
+
+/// Creates a role on its own; `fields` names the form fields that errors are reported against.
+pub async fn create(db: &Db, principal: Principal, input: RoleInput, fields: RoleFields) -> Result<Role, FormError> {
+    principal.require(ROLES_CREATE)?;
+    db.run(move |conn| {
+        conn.transaction(|conn| {
+            let mut errors = FieldErrors::default();
+            match create_in(conn, &principal, &input, fields, &mut errors)? {
+                Some(created) => Ok(created),
+                None => Err(FormError::Invalid(errors)),
+            }
+        })
+    })
+    .await
+}
+
+pub async fn update(db: &Db, principal: Principal, role_id: String, input: RoleInput) -> Result<Role, FormError> {
+    principal.require(ROLES_UPDATE)?;
+    db.run(move |conn| {
+        conn.transaction(|conn| {
+            let existing = role::find(conn, &role_id)?.ok_or(AppError::NotFound)?;
+            if existing.is_builtin {
+                return Err(AppError::Conflict("The built-in Admin role always holds every permission; it cannot be changed.".into()).into());
+            }
+            let before = role::permissions_of(conn, &role_id)?;
+            // Permissions the editor does not hold stay as they are: the form shows them disabled.
+            let kept: Vec<String> = before.iter().filter(|p| !principal.can(p)).cloned().collect();
+            let mut errors = FieldErrors::default();
+            let mut permissions = check_input(conn, &principal, &input, ROLE_FORM_FIELDS, Some(&role_id), &kept, &mut errors)?;
+            if !errors.is_empty() {
+                return Err(FormError::Invalid(errors));
+            }
+            permissions.extend(kept);
+            permissions.sort();
+            permissions.dedup();
+            role::update(conn, &role_id, &input.name, &input.description, &permissions)?;
+            audit::record(
+                conn,
+                audit::NewEvent {
+                    actor: &principal.actor(),
+                    action: "role.updated",
+                    target: Target { kind: "role", id: Some(role_id.clone()), label: input.name.trim().to_string() },
+                    summary: change_summary(&existing.name, input.name.trim(), &before, &permissions),
+                    ip_address: principal.ip.as_deref(),
+                    outcome: audit::OUTCOME_SUCCESS,
+                },
+            )?;
+            Ok(role::find(conn, &role_id)?.ok_or(AppError::NotFound)?)
+        })
+    })
+    .await
+}
+
+/// Deletes a role. Holders lose it at once; deleting a role you could not have created is refused.
+pub async fn delete(db: &Db, principal: Principal, role_id: String) -> Result<Role, AppError> {
+    principal.require(ROLES_DELETE)?;
+    db.run(move |conn| {
+        conn.transaction(|conn| {
+            let existing = role::find(conn, &role_id)?.ok_or(AppError::NotFound)?;
+            if existing.is_builtin {
+                return Err(AppError::Conflict("The built-in Admin role cannot be deleted.".into()));
+            }
+            let permissions = role::permissions_of(conn, &role_id)?;
+            if !can_grant(&principal.permissions, &existing, &permissions) {
+                return Err(AppError::Conflict(format!(
+                    "You can only delete roles whose permissions you hold yourself. You do not hold {}.",
+                    missing_for(&principal.permissions, &existing, &permissions).join(", ")
+                )));
+            }
+            let counts = role::holder_counts(conn, &role_id)?;
+            role::delete(conn, &role_id)?;
+            audit::record(
+                conn,
+                audit::NewEvent {
+                    actor: &principal.actor(),
+                    action: "role.deleted",
+                    target: Target { kind: "role", id: Some(role_id.clone()), label: existing.name.clone() },
+                    summary: format!("held by {} keys and {} users; permissions: {}", counts.keys, counts.users, list_or_none(&permissions)),
+                    ip_address: principal.ip.as_deref(),
+                    outcome: audit::OUTCOME_SUCCESS,
+                },
+            )?;
+            Ok(existing)
+        })
+    })
+    .await
+}
+
+fn list_or_none(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+fn change_summary(old_name: &str, new_name: &str, before: &[String], after: &[String]) -> String {
+    let added: Vec<&str> = after.iter().filter(|p| !before.contains(p)).map(String::as_str).collect();
+    let removed: Vec<&str> = before.iter().filter(|p| !after.contains(p)).map(String::as_str).collect();
+    let mut parts = Vec::new();
+    if old_name != new_name {
+        parts.push(format!("renamed from “{old_name}”"));
+    }
+    if !added.is_empty() {
+        parts.push(format!("added {}", added.join(", ")));
+    }
+    if !removed.is_empty() {
+        parts.push(format!("removed {}", removed.join(", ")));
+    }
+    if parts.is_empty() {
+        "no change to name or permissions".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
+/// Everything the role pickers need: the permission catalog, the roles, and each role's permissions.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    pub permissions: Vec<Permission>,
+    pub roles: Vec<Role>,
+    pub role_permissions: HashMap<String, Vec<String>>,
+    pub counts: HashMap<String, RoleCounts>,
+}
+
+impl Catalog {
+    pub fn permissions_of(&self, role_id: &str) -> &[String] {
+        self.role_permissions.get(role_id).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+pub fn catalog(conn: &mut DbConnection) -> Result<Catalog, AppError> {
+    let permissions = permission::list(conn)?;
+    let roles = role::list(conn)?;
+    let ids: Vec<String> = roles.iter().map(|r| r.id.clone()).collect();
+    let role_permissions = role::permissions_by_role(conn, &ids)?;
+    let counts = role::counts(conn)?;
+    Ok(Catalog { permissions, roles, role_permissions, counts })
+}
+
+/// A generic role offered as a starting point on the role form.
+#[derive(Debug, Clone, Copy)]
+pub struct RoleTemplate {
+    pub slug: &'static str,
+    pub name: &'static str,
+    pub description: &'static str,
+}
+
+pub const TEMPLATES: &[RoleTemplate] = &[
+    RoleTemplate { slug: "read-only", name: "Read-only", description: "Can see everything you can see, change nothing." },
+    RoleTemplate { slug: "full-access", name: "Full access", description: "Every permission you hold." },
+];
+
+/// The permissions a template selects, limited to what `principal` holds.
+pub fn template_permissions(template: &RoleTemplate, principal: &Principal, catalog: &[Permission]) -> Vec<String> {
+    catalog
+        .iter()
+        .filter(|p| principal.can(&p.name))
+        .filter(|p| template.slug != "read-only" || p.name.ends_with(".retrieve"))
+        .map(|p| p.name.clone())
+        .collect()
+}
