@@ -148,6 +148,36 @@ struct ErrorPage<'a> {
     permission: Option<&'a str>,
 }
 
+#[derive(Template)]
+#[template(path = "partials/error_fragment.html")]
+struct ErrorFragment<'a> {
+    message: String,
+    permission: Option<&'a str>,
+}
+
+impl AppError {
+    /// For htmx requests: the message as a flash, swapped into the page's flash area instead of the
+    /// request's own target.
+    pub fn fragment_response(&self) -> HttpResponse {
+        self.log();
+        let fragment = ErrorFragment {
+            message: self.to_string(),
+            permission: match self {
+                Self::Forbidden { permission } => Some(permission),
+                _ => None,
+            },
+        };
+        match fragment.render() {
+            Ok(html) => HttpResponse::build(self.status_code())
+                .insert_header(("HX-Retarget", "#flash-area"))
+                .insert_header(("HX-Reswap", "innerHTML"))
+                .content_type("text/html; charset=utf-8")
+                .body(html),
+            Err(_) => self.error_response(),
+        }
+    }
+}
+
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {

@@ -1,5 +1,5 @@
 //! Renders every error for its audience: JSON under `/api/`, a redirect to the sign-in page when a page
-//! needs a session, and the HTML error page otherwise (also for errors actix raises itself).
+//! needs a session, a flash fragment for htmx requests, and the HTML error page otherwise (also for errors actix raises itself).
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -29,6 +29,7 @@ pub async fn render_errors(
     let replacement = match err.as_error::<AppError>() {
         Some(app_err) if is_api => Some(json_response(app_err)),
         Some(AppError::Unauthenticated) => Some(sign_in_redirect(is_htmx, return_to.as_deref())),
+        Some(app_err) if is_htmx => Some(app_err.fragment_response()),
         Some(_) => None,
         None => {
             let app_err = from_status(status, &err.to_string());

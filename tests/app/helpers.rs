@@ -271,3 +271,78 @@ pub fn new_client() -> reqwest::Client {
 pub async fn body(response: Response) -> String {
     response.text().await.expect("a text body")
 }
+
+impl TestApp {
+    /// Posts a form as htmx does (with `HX-Request: true`).
+    pub async fn htmx_post(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.client
+            .post(self.url(path))
+            .header("HX-Request", "true")
+            .form(form)
+            .send()
+            .await
+            .expect("htmx POST")
+    }
+
+    /// A role with exactly these permissions, written directly.
+    pub async fn create_role(&self, name: &str, permissions: &[&str]) -> String {
+        let name = name.to_string();
+        let permissions: Vec<String> = permissions.iter().map(|p| p.to_string()).collect();
+        self.with_db(move |conn| {
+            let id = new_id();
+            latchkey::models::role::insert(conn, &id, &name, "", &permissions).expect("insert a role");
+            id
+        })
+        .await
+    }
+
+    /// Creates a key through the form and returns its id (from the redirect to its one-time page).
+    pub async fn create_key(&self, name: &str, role_ids: &[&str]) -> String {
+        let mut form = vec![("name", name), ("expiry", "never")];
+        form.extend(role_ids.iter().map(|id| ("role_ids", *id)));
+        let response = self.post_form("/development/keys", &form).await;
+        assert_eq!(response.status(), 303, "the key is created");
+        key_id_from(&location(&response))
+    }
+
+    /// The ids of the roles a key holds.
+    pub async fn key_role_ids(&self, key_id: &str) -> Vec<String> {
+        let key_id = key_id.to_string();
+        let mut ids = self
+            .with_db(move |conn| latchkey::models::api_key::role_ids(conn, &key_id).expect("roles of a key"))
+            .await;
+        ids.sort();
+        ids
+    }
+
+    pub async fn key_count(&self) -> i64 {
+        self.with_db(|conn| latchkey::models::api_key::count(conn).expect("count keys")).await
+    }
+
+    pub async fn role_named(&self, name: &str) -> Option<latchkey::models::role::Role> {
+        let name = name.to_string();
+        self.with_db(move |conn| latchkey::models::role::find_by_name(conn, &name).expect("find a role"))
+            .await
+    }
+
+    pub async fn role_permissions(&self, role_id: &str) -> Vec<String> {
+        let role_id = role_id.to_string();
+        self.with_db(move |conn| latchkey::models::role::permissions_of(conn, &role_id).expect("permissions"))
+            .await
+    }
+
+    /// Signs in, in this app's own client, a member holding `permissions`.
+    pub async fn signed_in_member(&self, permissions: &[&str]) -> String {
+        let id = self.create_member("member@example.com", permissions).await;
+        assert_eq!(self.sign_in("member@example.com", PASSWORD).await.status(), 303);
+        id
+    }
+}
+
+/// `/development/keys/{id}/created` → `{id}`.
+pub fn key_id_from(location: &str) -> String {
+    location
+        .trim_start_matches("/development/keys/")
+        .trim_end_matches("/created")
+        .to_string()
+}

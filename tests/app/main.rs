@@ -2,6 +2,8 @@
 //! Set TEST_DATABASE_URL=postgres://… to run them all on PostgreSQL.
 
 mod access;
+mod keys;
+mod roles;
 mod browser;
 mod database;
 mod helpers;
