@@ -10,7 +10,13 @@
     root.querySelectorAll("[data-js-only], [data-select-all]").forEach(function (el) { el.hidden = false; });
   }
   document.addEventListener("DOMContentLoaded", function () { reveal(document); });
-  document.addEventListener("htmx:after:swap", function () { reveal(document); });
+  // After htmx swaps a fragment in, keyboard focus goes to its message (the clicked button is gone):
+  // the success notice, or the first field with an error.
+  document.addEventListener("htmx:after:swap", function () {
+    reveal(document);
+    var target = document.querySelector("[data-focus-after-swap], .inline-role [aria-invalid=true]");
+    if (target) { target.focus(); }
+  });
 
   // Buttons or forms with data-confirm ask before submitting.
   document.addEventListener("submit", function (event) {

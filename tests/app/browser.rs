@@ -183,12 +183,15 @@ impl Browser {
     /// Types `value` into the field whose id or label is `label_or_id`, replacing what was there.
     pub async fn fill(&self, label_or_id: &str, value: &str) {
         let field = self
-            .poll(&format!("a field with id or label {label_or_id:?}"), || async {
-                match self.driver().find_all(By::Id(label_or_id)).await {
-                    Ok(found) if !found.is_empty() => found.into_iter().next(),
-                    _ => self.labelled_control(label_or_id).await,
-                }
-            })
+            .poll(
+                &format!("a field with id or label {label_or_id:?}"),
+                || async {
+                    match self.driver().find_all(By::Id(label_or_id)).await {
+                        Ok(found) if !found.is_empty() => found.into_iter().next(),
+                        _ => self.labelled_control(label_or_id).await,
+                    }
+                },
+            )
             .await;
         field.clear().await.expect("clear the field");
         field
@@ -327,7 +330,9 @@ fn find_executables() -> Result<(PathBuf, PathBuf), String> {
     let chromedriver = find_executable(CHROMEDRIVER_CANDIDATES, CHROMEDRIVER_NAMES);
     match (chromium, chromedriver) {
         (Some(chromium), Some(chromedriver)) => Ok((chromium, chromedriver)),
-        (None, Some(_)) => Err("Chromium is not installed (no /usr/bin/chromium, none on PATH)".into()),
+        (None, Some(_)) => {
+            Err("Chromium is not installed (no /usr/bin/chromium, none on PATH)".into())
+        }
         (Some(_), None) => {
             Err("chromedriver is not installed (no /usr/bin/chromedriver, none on PATH)".into())
         }
@@ -423,17 +428,15 @@ fn free_port() -> u16 {
 /// `GET /shutdown`, synchronously (it runs in Drop); the answer does not matter.
 fn request_shutdown(port: u16) {
     use std::io::{Read, Write};
-    let Ok(mut stream) = TcpStream::connect_timeout(
-        &(Ipv4Addr::LOCALHOST, port).into(),
-        Duration::from_secs(2),
-    ) else {
+    let Ok(mut stream) =
+        TcpStream::connect_timeout(&(Ipv4Addr::LOCALHOST, port).into(), Duration::from_secs(2))
+    else {
         return;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let _ = stream.set_write_timeout(Some(Duration::from_secs(2)));
-    let request = format!(
-        "GET /shutdown HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
-    );
+    let request =
+        format!("GET /shutdown HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
     if stream.write_all(request.as_bytes()).is_ok() {
         let _ = stream.read_to_end(&mut Vec::new());
     }
@@ -485,11 +488,11 @@ fn xpath_literal(text: &str) -> String {
 async fn admin_signs_in_through_the_login_form() {
     use crate::helpers::{spawn_app, ADMIN_EMAIL, PASSWORD};
 
-    let app = spawn_app().await;
-    app.create_admin().await;
     let Some(browser) = Browser::start().await else {
         return;
     };
+    let app = spawn_app().await;
+    app.create_admin().await;
 
     browser.goto(&app.url("/login")).await;
     browser.fill("Email", ADMIN_EMAIL).await;
@@ -499,7 +502,12 @@ async fn admin_signs_in_through_the_login_form() {
     browser.wait_for_text("Welcome").await;
     let heading = browser.find("h1").await.text().await.expect("the heading");
     assert!(heading.starts_with("Welcome"), "heading: {heading}");
-    let tabs = browser.find("nav.tabs").await.text().await.expect("the tabs");
+    let tabs = browser
+        .find("nav.tabs")
+        .await
+        .text()
+        .await
+        .expect("the tabs");
     for tab in ["Overview", "Development", "Roles", "Team", "Audit log"] {
         assert!(tabs.contains(tab), "tab {tab} is shown: {tabs}");
     }
