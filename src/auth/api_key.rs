@@ -39,8 +39,11 @@ pub fn hash_secret(secret: &str) -> String {
 pub fn parse(presented: &str) -> Option<(&str, &str)> {
     let rest = presented.strip_prefix(PREFIX)?;
     let (public_id, secret) = rest.split_once('_')?;
-    let well_formed = |part: &str, len: usize| part.len() == len && part.bytes().all(|b| b.is_ascii_alphanumeric());
-    (well_formed(public_id, PUBLIC_ID_LENGTH) && well_formed(secret, SECRET_LENGTH)).then_some((public_id, secret))
+    let well_formed = |part: &str, len: usize| {
+        part.len() == len && part.bytes().all(|b| b.is_ascii_alphanumeric())
+    };
+    (well_formed(public_id, PUBLIC_ID_LENGTH) && well_formed(secret, SECRET_LENGTH))
+        .then_some((public_id, secret))
 }
 
 /// Whether `secret` matches the stored hash, compared in constant time.

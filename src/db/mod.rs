@@ -209,7 +209,9 @@ impl Db {
     {
         let pool = self.pool.clone();
         actix_web::rt::task::spawn_blocking(move || {
-            let mut conn = pool.get().map_err(|e| AppError::Unavailable(e.to_string()))?;
+            let mut conn = pool
+                .get()
+                .map_err(|e| AppError::Unavailable(e.to_string()))?;
             work(&mut conn)
         })
         .await

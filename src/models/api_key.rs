@@ -70,11 +70,18 @@ pub struct NewApiKey<'a> {
 }
 
 pub fn insert(conn: &mut DbConnection, key: &NewApiKey) -> QueryResult<()> {
-    diesel::insert_into(api_keys::table).values(key).execute(conn).map(|_| ())
+    diesel::insert_into(api_keys::table)
+        .values(key)
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ApiKey>> {
-    api_keys::table.find(id).select(ApiKey::as_select()).first(conn).optional()
+    api_keys::table
+        .find(id)
+        .select(ApiKey::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn find_by_public_id(conn: &mut DbConnection, public_id: &str) -> QueryResult<Option<ApiKey>> {
@@ -105,10 +112,17 @@ pub fn update_details(
 
 pub fn revoke(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
     let at = now();
-    diesel::update(api_keys::table.find(id).filter(api_keys::revoked_at.is_null()))
-        .set((api_keys::revoked_at.eq(Some(at)), api_keys::updated_at.eq(at)))
-        .execute(conn)
-        .map(|_| ())
+    diesel::update(
+        api_keys::table
+            .find(id)
+            .filter(api_keys::revoked_at.is_null()),
+    )
+    .set((
+        api_keys::revoked_at.eq(Some(at)),
+        api_keys::updated_at.eq(at),
+    ))
+    .execute(conn)
+    .map(|_| ())
 }
 
 /// The ids of the roles a key holds.
@@ -121,10 +135,14 @@ pub fn role_ids(conn: &mut DbConnection, key_id: &str) -> QueryResult<Vec<String
 
 /// Replaces the roles a key holds.
 pub fn set_roles(conn: &mut DbConnection, key_id: &str, role_ids: &[String]) -> QueryResult<()> {
-    diesel::delete(api_key_roles::table.filter(api_key_roles::api_key_id.eq(key_id))).execute(conn)?;
+    diesel::delete(api_key_roles::table.filter(api_key_roles::api_key_id.eq(key_id)))
+        .execute(conn)?;
     for role_id in role_ids {
         diesel::insert_into(api_key_roles::table)
-            .values((api_key_roles::api_key_id.eq(key_id), api_key_roles::role_id.eq(role_id)))
+            .values((
+                api_key_roles::api_key_id.eq(key_id),
+                api_key_roles::role_id.eq(role_id),
+            ))
             .execute(conn)?;
     }
     Ok(())
@@ -158,13 +176,20 @@ pub fn list_page(conn: &mut DbConnection, limit: i64, offset: i64) -> QueryResul
         .into_iter()
         .map(|(key, creator_email)| {
             let roles = roles_by_key.remove(&key.id).unwrap_or_default();
-            KeyListing { key, creator_email, roles }
+            KeyListing {
+                key,
+                creator_email,
+                roles,
+            }
         })
         .collect())
 }
 
 /// (role id, role name) per key, for many keys in one query.
-pub fn roles_of_keys(conn: &mut DbConnection, key_ids: &[String]) -> QueryResult<HashMap<String, Vec<(String, String)>>> {
+pub fn roles_of_keys(
+    conn: &mut DbConnection,
+    key_ids: &[String],
+) -> QueryResult<HashMap<String, Vec<(String, String)>>> {
     let rows: Vec<(String, String, String)> = api_key_roles::table
         .inner_join(roles::table)
         .filter(api_key_roles::api_key_id.eq_any(key_ids))
@@ -180,7 +205,11 @@ pub fn roles_of_keys(conn: &mut DbConnection, key_ids: &[String]) -> QueryResult
 
 pub fn creator_email(conn: &mut DbConnection, key: &ApiKey) -> QueryResult<Option<String>> {
     match &key.created_by {
-        Some(user_id) => users::table.find(user_id).select(users::email).first(conn).optional(),
+        Some(user_id) => users::table
+            .find(user_id)
+            .select(users::email)
+            .first(conn)
+            .optional(),
         None => Ok(None),
     }
 }

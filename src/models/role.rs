@@ -51,7 +51,13 @@ pub struct Role {
 }
 
 /// Inserts a role with its permissions; the caller runs this inside its transaction.
-pub fn insert(conn: &mut DbConnection, id: &str, name: &str, description: &str, permissions: &[String]) -> QueryResult<()> {
+pub fn insert(
+    conn: &mut DbConnection,
+    id: &str,
+    name: &str,
+    description: &str,
+    permissions: &[String],
+) -> QueryResult<()> {
     let at = now();
     diesel::insert_into(roles::table)
         .values((
@@ -68,17 +74,30 @@ pub fn insert(conn: &mut DbConnection, id: &str, name: &str, description: &str, 
     add_permissions(conn, id, permissions)
 }
 
-fn add_permissions(conn: &mut DbConnection, role_id: &str, permissions: &[String]) -> QueryResult<()> {
+fn add_permissions(
+    conn: &mut DbConnection,
+    role_id: &str,
+    permissions: &[String],
+) -> QueryResult<()> {
     for permission in permissions {
         diesel::insert_into(role_permissions::table)
-            .values((role_permissions::role_id.eq(role_id), role_permissions::permission_name.eq(permission)))
+            .values((
+                role_permissions::role_id.eq(role_id),
+                role_permissions::permission_name.eq(permission),
+            ))
             .execute(conn)?;
     }
     Ok(())
 }
 
 /// Replaces a role's name, description and permissions.
-pub fn update(conn: &mut DbConnection, id: &str, name: &str, description: &str, permissions: &[String]) -> QueryResult<()> {
+pub fn update(
+    conn: &mut DbConnection,
+    id: &str,
+    name: &str,
+    description: &str,
+    permissions: &[String],
+) -> QueryResult<()> {
     diesel::update(roles::table.find(id))
         .set((
             roles::name.eq(name.trim()),
@@ -87,7 +106,8 @@ pub fn update(conn: &mut DbConnection, id: &str, name: &str, description: &str, 
             roles::updated_at.eq(now()),
         ))
         .execute(conn)?;
-    diesel::delete(role_permissions::table.filter(role_permissions::role_id.eq(id))).execute(conn)?;
+    diesel::delete(role_permissions::table.filter(role_permissions::role_id.eq(id)))
+        .execute(conn)?;
     add_permissions(conn, id, permissions)
 }
 
@@ -96,7 +116,11 @@ pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Role>> {
-    roles::table.find(id).select(Role::as_select()).first(conn).optional()
+    roles::table
+        .find(id)
+        .select(Role::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn find_by_name(conn: &mut DbConnection, name: &str) -> QueryResult<Option<Role>> {
@@ -133,7 +157,10 @@ pub fn permissions_of(conn: &mut DbConnection, role_id: &str) -> QueryResult<Vec
 }
 
 /// Permission names per role, for many roles in one query.
-pub fn permissions_by_role(conn: &mut DbConnection, role_ids: &[String]) -> QueryResult<HashMap<String, Vec<String>>> {
+pub fn permissions_by_role(
+    conn: &mut DbConnection,
+    role_ids: &[String],
+) -> QueryResult<HashMap<String, Vec<String>>> {
     let rows: Vec<(String, String)> = role_permissions::table
         .filter(role_permissions::role_id.eq_any(role_ids))
         .order(role_permissions::permission_name.asc())
@@ -195,5 +222,9 @@ pub fn holder_counts(conn: &mut DbConnection, role_id: &str) -> QueryResult<Role
         .filter(role_permissions::role_id.eq(role_id))
         .count()
         .get_result(conn)?;
-    Ok(RoleCounts { permissions, keys, users })
+    Ok(RoleCounts {
+        permissions,
+        keys,
+        users,
+    })
 }

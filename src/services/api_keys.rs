@@ -7,7 +7,9 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::Connection;
 
 use crate::auth::api_key::{self as key_format};
-use crate::auth::catalog::{SERVICE_ACCOUNTS_CREATE, SERVICE_ACCOUNTS_DELETE, SERVICE_ACCOUNTS_UPDATE};
+use crate::auth::catalog::{
+    SERVICE_ACCOUNTS_CREATE, SERVICE_ACCOUNTS_DELETE, SERVICE_ACCOUNTS_UPDATE,
+};
 use crate::auth::Principal;
 use crate::db::{new_id, now, Db, DbConnection};
 use crate::error::AppError;
@@ -15,7 +17,9 @@ use crate::models::api_key::{self, ApiKey, KeyStatus, NewApiKey};
 use crate::models::audit::{self, Target};
 use crate::models::role::{self, Role};
 use crate::models::{permission, user};
-use crate::services::roles::{self as role_service, can_grant, missing_for, RoleInput, INLINE_ROLE_FIELDS};
+use crate::services::roles::{
+    self as role_service, can_grant, missing_for, RoleInput, INLINE_ROLE_FIELDS,
+};
 use crate::services::{FieldErrors, FormError};
 
 pub const NAME_MAX: usize = 100;
@@ -81,16 +85,29 @@ pub struct CreatedKey {
     pub secret: String,
 }
 
-fn check_details(input: &KeyInput, current_expiry: Option<NaiveDateTime>, errors: &mut FieldErrors) -> Option<NaiveDateTime> {
+fn check_details(
+    input: &KeyInput,
+    current_expiry: Option<NaiveDateTime>,
+    errors: &mut FieldErrors,
+) -> Option<NaiveDateTime> {
     let name = input.name.trim();
     let length = name.chars().count();
     if length == 0 {
-        errors.add("name", "Enter a name, for example the system that will use this key.");
+        errors.add(
+            "name",
+            "Enter a name, for example the system that will use this key.",
+        );
     } else if length > NAME_MAX {
-        errors.add("name", format!("Use at most {NAME_MAX} characters (this name has {length})."));
+        errors.add(
+            "name",
+            format!("Use at most {NAME_MAX} characters (this name has {length})."),
+        );
     }
     if input.description.trim().chars().count() > DESCRIPTION_MAX {
-        errors.add("description", format!("Use at most {DESCRIPTION_MAX} characters."));
+        errors.add(
+            "description",
+            format!("Use at most {DESCRIPTION_MAX} characters."),
+        );
     }
     match input.expiry.clone().and_then(|e| e.resolve(current_expiry)) {
         Ok(expires_at) => expires_at,
@@ -110,12 +127,19 @@ fn check_roles(
     already_held: &[String],
     errors: &mut FieldErrors,
 ) -> Result<Vec<Role>, AppError> {
-    let mut ids: Vec<String> = requested.iter().map(|id| id.trim().to_string()).filter(|id| !id.is_empty()).collect();
+    let mut ids: Vec<String> = requested
+        .iter()
+        .map(|id| id.trim().to_string())
+        .filter(|id| !id.is_empty())
+        .collect();
     ids.sort();
     ids.dedup();
     let found = role::find_many(conn, &ids)?;
     if found.len() != ids.len() {
-        errors.add("role_ids", "One of the chosen roles no longer exists. Reload the page and choose again.");
+        errors.add(
+            "role_ids",
+            "One of the chosen roles no longer exists. Reload the page and choose again.",
+        );
         return Ok(found);
     }
     let role_ids: Vec<String> = found.iter().map(|r| r.id.clone()).collect();
@@ -125,14 +149,22 @@ fn check_roles(
         .filter(|r| !already_held.contains(&r.id))
         .filter_map(|r| {
             let perms = permissions.get(&r.id).map(Vec::as_slice).unwrap_or(&[]);
-            (!can_grant(&principal.permissions, r, perms))
-                .then(|| format!("“{}” (needs {})", r.name, missing_for(&principal.permissions, r, perms).join(", ")))
+            (!can_grant(&principal.permissions, r, perms)).then(|| {
+                format!(
+                    "“{}” (needs {})",
+                    r.name,
+                    missing_for(&principal.permissions, r, perms).join(", ")
+                )
+            })
         })
         .collect();
     if !refused.is_empty() {
         errors.add(
             "role_ids",
-            format!("You can only give roles whose permissions you hold yourself. Not allowed: {}.", refused.join("; ")),
+            format!(
+                "You can only give roles whose permissions you hold yourself. Not allowed: {}.",
+                refused.join("; ")
+            ),
         );
     }
     Ok(found)
@@ -148,7 +180,11 @@ fn inline_role(input: &KeyInput) -> Option<RoleInput> {
     })
 }
 
-pub async fn create(db: &Db, principal: Principal, input: KeyInput) -> Result<CreatedKey, FormError> {
+pub async fn create(
+    db: &Db,
+    principal: Principal,
+    input: KeyInput,
+) -> Result<CreatedKey, FormError> {
     principal.require(SERVICE_ACCOUNTS_CREATE)?;
     if input.new_role.is_some() {
         principal.require(crate::auth::catalog::ROLES_CREATE)?;
@@ -159,7 +195,13 @@ pub async fn create(db: &Db, principal: Principal, input: KeyInput) -> Result<Cr
             let expires_at = check_details(&input, None, &mut errors);
             let mut roles = check_roles(conn, &principal, &input.role_ids, &[], &mut errors)?;
             if let Some(new_role) = inline_role(&input) {
-                if let Some(created) = role_service::create_in(conn, &principal, &new_role, INLINE_ROLE_FIELDS, &mut errors)? {
+                if let Some(created) = role_service::create_in(
+                    conn,
+                    &principal,
+                    &new_role,
+                    INLINE_ROLE_FIELDS,
+                    &mut errors,
+                )? {
                     roles.push(created);
                 }
             }
@@ -191,20 +233,36 @@ pub async fn create(db: &Db, principal: Principal, input: KeyInput) -> Result<Cr
                 audit::NewEvent {
                     actor: &principal.actor(),
                     action: "service-account.created",
-                    target: Target { kind: "service-account", id: Some(id.clone()), label: name.to_string() },
-                    summary: format!("roles: {}; expires: {}", role_names(&roles), describe_expiry(expires_at)),
+                    target: Target {
+                        kind: "service-account",
+                        id: Some(id.clone()),
+                        label: name.to_string(),
+                    },
+                    summary: format!(
+                        "roles: {}; expires: {}",
+                        role_names(&roles),
+                        describe_expiry(expires_at)
+                    ),
                     ip_address: principal.ip.as_deref(),
                     outcome: audit::OUTCOME_SUCCESS,
                 },
             )?;
             let key = api_key::find(conn, &id)?.ok_or(AppError::NotFound)?;
-            Ok(CreatedKey { key, secret: generated.full_key })
+            Ok(CreatedKey {
+                key,
+                secret: generated.full_key,
+            })
         })
     })
     .await
 }
 
-pub async fn update(db: &Db, principal: Principal, key_id: String, input: KeyInput) -> Result<ApiKey, FormError> {
+pub async fn update(
+    db: &Db,
+    principal: Principal,
+    key_id: String,
+    input: KeyInput,
+) -> Result<ApiKey, FormError> {
     principal.require(SERVICE_ACCOUNTS_UPDATE)?;
     if input.new_role.is_some() {
         principal.require(crate::auth::catalog::ROLES_CREATE)?;
@@ -213,12 +271,16 @@ pub async fn update(db: &Db, principal: Principal, key_id: String, input: KeyInp
         conn.transaction(|conn| {
             let existing = api_key::find(conn, &key_id)?.ok_or(AppError::NotFound)?;
             if existing.revoked_at.is_some() {
-                return Err(AppError::Conflict("This key is revoked; it can no longer be changed.".into()).into());
+                return Err(AppError::Conflict(
+                    "This key is revoked; it can no longer be changed.".into(),
+                )
+                .into());
             }
             let mut errors = FieldErrors::default();
             let expires_at = check_details(&input, existing.expires_at, &mut errors);
             let held_before = api_key::role_ids(conn, &key_id)?;
-            let mut roles = check_roles(conn, &principal, &input.role_ids, &held_before, &mut errors)?;
+            let mut roles =
+                check_roles(conn, &principal, &input.role_ids, &held_before, &mut errors)?;
             // Roles the editor could not give are shown disabled, so they are not submitted: keep them.
             let kept_ids: Vec<String> = ungrantable(conn, &principal, &held_before)?;
             let kept = role::find_many(conn, &kept_ids)?;
@@ -228,7 +290,13 @@ pub async fn update(db: &Db, principal: Principal, key_id: String, input: KeyInp
                 }
             }
             if let Some(new_role) = inline_role(&input) {
-                if let Some(created) = role_service::create_in(conn, &principal, &new_role, INLINE_ROLE_FIELDS, &mut errors)? {
+                if let Some(created) = role_service::create_in(
+                    conn,
+                    &principal,
+                    &new_role,
+                    INLINE_ROLE_FIELDS,
+                    &mut errors,
+                )? {
                     roles.push(created);
                 }
             }
@@ -245,7 +313,11 @@ pub async fn update(db: &Db, principal: Principal, key_id: String, input: KeyInp
                 audit::NewEvent {
                     actor: &principal.actor(),
                     action: "service-account.updated",
-                    target: Target { kind: "service-account", id: Some(key_id.clone()), label: name.to_string() },
+                    target: Target {
+                        kind: "service-account",
+                        id: Some(key_id.clone()),
+                        label: name.to_string(),
+                    },
                     summary: key_change_summary(&existing, name, expires_at, &before_names, &roles),
                     ip_address: principal.ip.as_deref(),
                     outcome: audit::OUTCOME_SUCCESS,
@@ -258,12 +330,22 @@ pub async fn update(db: &Db, principal: Principal, key_id: String, input: KeyInp
 }
 
 /// The ids among `role_ids` that `principal` could not give.
-fn ungrantable(conn: &mut DbConnection, principal: &Principal, role_ids: &[String]) -> Result<Vec<String>, AppError> {
+fn ungrantable(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    role_ids: &[String],
+) -> Result<Vec<String>, AppError> {
     let held = role::find_many(conn, role_ids)?;
     let permissions = role::permissions_by_role(conn, role_ids)?;
     Ok(held
         .iter()
-        .filter(|r| !can_grant(&principal.permissions, r, permissions.get(&r.id).map(Vec::as_slice).unwrap_or(&[])))
+        .filter(|r| {
+            !can_grant(
+                &principal.permissions,
+                r,
+                permissions.get(&r.id).map(Vec::as_slice).unwrap_or(&[]),
+            )
+        })
         .map(|r| r.id.clone())
         .collect())
 }
@@ -283,13 +365,17 @@ pub async fn revoke(db: &Db, principal: Principal, key_id: String) -> Result<Api
                 audit::NewEvent {
                     actor: &principal.actor(),
                     action: "service-account.revoked",
-                    target: Target { kind: "service-account", id: Some(key_id.clone()), label: existing.name.clone() },
+                    target: Target {
+                        kind: "service-account",
+                        id: Some(key_id.clone()),
+                        label: existing.name.clone(),
+                    },
                     summary: format!("public id {}", existing.public_id),
                     ip_address: principal.ip.as_deref(),
                     outcome: audit::OUTCOME_SUCCESS,
                 },
             )?;
-            Ok(api_key::find(conn, &key_id)?.ok_or(AppError::NotFound)?)
+            api_key::find(conn, &key_id)?.ok_or(AppError::NotFound)
         })
     })
     .await
@@ -299,24 +385,49 @@ fn role_names(roles: &[Role]) -> String {
     if roles.is_empty() {
         "none".into()
     } else {
-        roles.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", ")
+        roles
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
 fn describe_expiry(expires_at: Option<NaiveDateTime>) -> String {
-    expires_at.map_or_else(|| "never".into(), |at| at.format("%Y-%m-%d %H:%M UTC").to_string())
+    expires_at.map_or_else(
+        || "never".into(),
+        |at| at.format("%Y-%m-%d %H:%M UTC").to_string(),
+    )
 }
 
-fn key_change_summary(before: &ApiKey, name: &str, expires_at: Option<NaiveDateTime>, roles_before: &[Role], roles_after: &[Role]) -> String {
+fn key_change_summary(
+    before: &ApiKey,
+    name: &str,
+    expires_at: Option<NaiveDateTime>,
+    roles_before: &[Role],
+    roles_after: &[Role],
+) -> String {
     let mut parts = Vec::new();
     if before.name != name {
         parts.push(format!("renamed from “{}”", before.name));
     }
     if before.expires_at != expires_at {
-        parts.push(format!("expiry {} → {}", describe_expiry(before.expires_at), describe_expiry(expires_at)));
+        parts.push(format!(
+            "expiry {} → {}",
+            describe_expiry(before.expires_at),
+            describe_expiry(expires_at)
+        ));
     }
-    let added: Vec<&str> = roles_after.iter().filter(|r| !roles_before.iter().any(|b| b.id == r.id)).map(|r| r.name.as_str()).collect();
-    let removed: Vec<&str> = roles_before.iter().filter(|r| !roles_after.iter().any(|a| a.id == r.id)).map(|r| r.name.as_str()).collect();
+    let added: Vec<&str> = roles_after
+        .iter()
+        .filter(|r| !roles_before.iter().any(|b| b.id == r.id))
+        .map(|r| r.name.as_str())
+        .collect();
+    let removed: Vec<&str> = roles_before
+        .iter()
+        .filter(|r| !roles_after.iter().any(|a| a.id == r.id))
+        .map(|r| r.name.as_str())
+        .collect();
     if !added.is_empty() {
         parts.push(format!("roles added: {}", added.join(", ")));
     }
@@ -368,13 +479,23 @@ pub fn detail(conn: &mut DbConnection, key_id: &str) -> Result<KeyDetail, AppErr
     let effective = effective
         .into_iter()
         .map(|(name, granted_by)| EffectivePermission {
-            description: catalog.iter().find(|p| p.name == name).map(|p| p.description.clone()).unwrap_or_default(),
+            description: catalog
+                .iter()
+                .find(|p| p.name == name)
+                .map(|p| p.description.clone())
+                .unwrap_or_default(),
             name,
             granted_by,
         })
         .collect();
     let creator_email = api_key::creator_email(conn, &key)?;
-    Ok(KeyDetail { status: key.status_at(now()), key, creator_email, roles, effective })
+    Ok(KeyDetail {
+        status: key.status_at(now()),
+        key,
+        creator_email,
+        roles,
+        effective,
+    })
 }
 
 /// The display name of the user with this id (for "created by").

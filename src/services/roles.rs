@@ -33,9 +33,16 @@ pub struct RoleFields {
     pub permissions: &'static str,
 }
 
-pub const ROLE_FORM_FIELDS: RoleFields = RoleFields { name: "name", description: "description", permissions: "permissions" };
-pub const INLINE_ROLE_FIELDS: RoleFields =
-    RoleFields { name: "new_role_name", description: "new_role_description", permissions: "new_role_permissions" };
+pub const ROLE_FORM_FIELDS: RoleFields = RoleFields {
+    name: "name",
+    description: "description",
+    permissions: "permissions",
+};
+pub const INLINE_ROLE_FIELDS: RoleFields = RoleFields {
+    name: "new_role_name",
+    description: "new_role_description",
+    permissions: "new_role_permissions",
+};
 
 /// Whether `holder` may hand out a role with these permissions (or, for Admin, every permission).
 pub fn can_grant(holder: &PermissionSet, role: &Role, permissions: &[String]) -> bool {
@@ -50,7 +57,11 @@ pub fn missing_for(holder: &PermissionSet, role: &Role, permissions: &[String]) 
     if role.grants_all && !holder.holds_all() {
         return vec!["every permission (Admin)".to_string()];
     }
-    permissions.iter().filter(|p| !holder.can(p)).cloned().collect()
+    permissions
+        .iter()
+        .filter(|p| !holder.can(p))
+        .cloned()
+        .collect()
 }
 
 fn dedupe(values: &[String]) -> Vec<String> {
@@ -79,35 +90,60 @@ fn check_input(
     if length == 0 {
         errors.add(fields.name, "Enter a name for the role.");
     } else if length > NAME_MAX {
-        errors.add(fields.name, format!("Use at most {NAME_MAX} characters (this name has {length})."));
+        errors.add(
+            fields.name,
+            format!("Use at most {NAME_MAX} characters (this name has {length})."),
+        );
     } else if let Some(other) = role::find_by_name(conn, name)? {
         if Some(other.id.as_str()) != existing_role_id {
-            errors.add(fields.name, format!("A role named “{}” already exists. Choose another name.", other.name));
+            errors.add(
+                fields.name,
+                format!(
+                    "A role named “{}” already exists. Choose another name.",
+                    other.name
+                ),
+            );
         }
     }
     if input.description.trim().chars().count() > DESCRIPTION_MAX {
-        errors.add(fields.description, format!("Use at most {DESCRIPTION_MAX} characters."));
+        errors.add(
+            fields.description,
+            format!("Use at most {DESCRIPTION_MAX} characters."),
+        );
     }
     let requested = dedupe(&input.permissions);
-    let catalog: BTreeSet<String> = permission::list(conn)?.into_iter().map(|p| p.name).collect();
+    let catalog: BTreeSet<String> = permission::list(conn)?
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
     let unknown: Vec<&String> = requested.iter().filter(|p| !catalog.contains(*p)).collect();
     let beyond: Vec<&String> = requested
         .iter()
         .filter(|p| catalog.contains(*p) && !principal.can(p) && !keep.contains(p))
         .collect();
     if !unknown.is_empty() {
-        errors.add(fields.permissions, format!("These permissions do not exist: {}.", join(&unknown)));
+        errors.add(
+            fields.permissions,
+            format!("These permissions do not exist: {}.", join(&unknown)),
+        );
     } else if !beyond.is_empty() {
         errors.add(
             fields.permissions,
-            format!("You can only give permissions you hold yourself. You do not hold {}.", join(&beyond)),
+            format!(
+                "You can only give permissions you hold yourself. You do not hold {}.",
+                join(&beyond)
+            ),
         );
     }
     Ok(requested)
 }
 
 fn join(names: &[&String]) -> String {
-    names.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", ")
+    names
+        .iter()
+        .map(|n| n.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Creates a role inside the caller's transaction (the role form, or a key created with an inline role).
@@ -131,7 +167,11 @@ pub fn create_in(
         audit::NewEvent {
             actor: &principal.actor(),
             action: "role.created",
-            target: Target { kind: "role", id: Some(id.clone()), label: input.name.trim().to_string() },
+            target: Target {
+                kind: "role",
+                id: Some(id.clone()),
+                label: input.name.trim().to_string(),
+            },
             summary: format!("permissions: {}", list_or_none(&permissions)),
             ip_address: principal.ip.as_deref(),
             outcome: audit::OUTCOME_SUCCESS,
@@ -141,7 +181,12 @@ pub fn create_in(
 }
 
 /// Creates a role on its own; `fields` names the form fields that errors are reported against.
-pub async fn create(db: &Db, principal: Principal, input: RoleInput, fields: RoleFields) -> Result<Role, FormError> {
+pub async fn create(
+    db: &Db,
+    principal: Principal,
+    input: RoleInput,
+    fields: RoleFields,
+) -> Result<Role, FormError> {
     principal.require(ROLES_CREATE)?;
     db.run(move |conn| {
         conn.transaction(|conn| {
@@ -155,33 +200,69 @@ pub async fn create(db: &Db, principal: Principal, input: RoleInput, fields: Rol
     .await
 }
 
-pub async fn update(db: &Db, principal: Principal, role_id: String, input: RoleInput) -> Result<Role, FormError> {
+pub async fn update(
+    db: &Db,
+    principal: Principal,
+    role_id: String,
+    input: RoleInput,
+) -> Result<Role, FormError> {
     principal.require(ROLES_UPDATE)?;
     db.run(move |conn| {
         conn.transaction(|conn| {
             let existing = role::find(conn, &role_id)?.ok_or(AppError::NotFound)?;
             if existing.is_builtin {
-                return Err(AppError::Conflict("The built-in Admin role always holds every permission; it cannot be changed.".into()).into());
+                return Err(AppError::Conflict(
+                    "The built-in Admin role always holds every permission; it cannot be changed."
+                        .into(),
+                )
+                .into());
             }
             let before = role::permissions_of(conn, &role_id)?;
             // Permissions the editor does not hold stay as they are: the form shows them disabled.
-            let kept: Vec<String> = before.iter().filter(|p| !principal.can(p)).cloned().collect();
+            let kept: Vec<String> = before
+                .iter()
+                .filter(|p| !principal.can(p))
+                .cloned()
+                .collect();
             let mut errors = FieldErrors::default();
-            let mut permissions = check_input(conn, &principal, &input, ROLE_FORM_FIELDS, Some(&role_id), &kept, &mut errors)?;
+            let mut permissions = check_input(
+                conn,
+                &principal,
+                &input,
+                ROLE_FORM_FIELDS,
+                Some(&role_id),
+                &kept,
+                &mut errors,
+            )?;
             if !errors.is_empty() {
                 return Err(FormError::Invalid(errors));
             }
             permissions.extend(kept);
             permissions.sort();
             permissions.dedup();
-            role::update(conn, &role_id, &input.name, &input.description, &permissions)?;
+            role::update(
+                conn,
+                &role_id,
+                &input.name,
+                &input.description,
+                &permissions,
+            )?;
             audit::record(
                 conn,
                 audit::NewEvent {
                     actor: &principal.actor(),
                     action: "role.updated",
-                    target: Target { kind: "role", id: Some(role_id.clone()), label: input.name.trim().to_string() },
-                    summary: change_summary(&existing.name, input.name.trim(), &before, &permissions),
+                    target: Target {
+                        kind: "role",
+                        id: Some(role_id.clone()),
+                        label: input.name.trim().to_string(),
+                    },
+                    summary: change_summary(
+                        &existing.name,
+                        input.name.trim(),
+                        &before,
+                        &permissions,
+                    ),
                     ip_address: principal.ip.as_deref(),
                     outcome: audit::OUTCOME_SUCCESS,
                 },
@@ -236,8 +317,16 @@ fn list_or_none(names: &[String]) -> String {
 }
 
 fn change_summary(old_name: &str, new_name: &str, before: &[String], after: &[String]) -> String {
-    let added: Vec<&str> = after.iter().filter(|p| !before.contains(p)).map(String::as_str).collect();
-    let removed: Vec<&str> = before.iter().filter(|p| !after.contains(p)).map(String::as_str).collect();
+    let added: Vec<&str> = after
+        .iter()
+        .filter(|p| !before.contains(p))
+        .map(String::as_str)
+        .collect();
+    let removed: Vec<&str> = before
+        .iter()
+        .filter(|p| !after.contains(p))
+        .map(String::as_str)
+        .collect();
     let mut parts = Vec::new();
     if old_name != new_name {
         parts.push(format!("renamed from “{old_name}”"));
@@ -266,7 +355,10 @@ pub struct Catalog {
 
 impl Catalog {
     pub fn permissions_of(&self, role_id: &str) -> &[String] {
-        self.role_permissions.get(role_id).map(Vec::as_slice).unwrap_or(&[])
+        self.role_permissions
+            .get(role_id)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 }
 
@@ -276,7 +368,12 @@ pub fn catalog(conn: &mut DbConnection) -> Result<Catalog, AppError> {
     let ids: Vec<String> = roles.iter().map(|r| r.id.clone()).collect();
     let role_permissions = role::permissions_by_role(conn, &ids)?;
     let counts = role::counts(conn)?;
-    Ok(Catalog { permissions, roles, role_permissions, counts })
+    Ok(Catalog {
+        permissions,
+        roles,
+        role_permissions,
+        counts,
+    })
 }
 
 /// A generic role offered as a starting point on the role form.
@@ -288,12 +385,24 @@ pub struct RoleTemplate {
 }
 
 pub const TEMPLATES: &[RoleTemplate] = &[
-    RoleTemplate { slug: "read-only", name: "Read-only", description: "Can see everything you can see, change nothing." },
-    RoleTemplate { slug: "full-access", name: "Full access", description: "Every permission you hold." },
+    RoleTemplate {
+        slug: "read-only",
+        name: "Read-only",
+        description: "Can see everything you can see, change nothing.",
+    },
+    RoleTemplate {
+        slug: "full-access",
+        name: "Full access",
+        description: "Every permission you hold.",
+    },
 ];
 
 /// The permissions a template selects, limited to what `principal` holds.
-pub fn template_permissions(template: &RoleTemplate, principal: &Principal, catalog: &[Permission]) -> Vec<String> {
+pub fn template_permissions(
+    template: &RoleTemplate,
+    principal: &Principal,
+    catalog: &[Permission],
+) -> Vec<String> {
     catalog
         .iter()
         .filter(|p| principal.can(&p.name))

@@ -290,7 +290,8 @@ impl TestApp {
         let permissions: Vec<String> = permissions.iter().map(|p| p.to_string()).collect();
         self.with_db(move |conn| {
             let id = new_id();
-            latchkey::models::role::insert(conn, &id, &name, "", &permissions).expect("insert a role");
+            latchkey::models::role::insert(conn, &id, &name, "", &permissions)
+                .expect("insert a role");
             id
         })
         .await
@@ -309,32 +310,42 @@ impl TestApp {
     pub async fn key_role_ids(&self, key_id: &str) -> Vec<String> {
         let key_id = key_id.to_string();
         let mut ids = self
-            .with_db(move |conn| latchkey::models::api_key::role_ids(conn, &key_id).expect("roles of a key"))
+            .with_db(move |conn| {
+                latchkey::models::api_key::role_ids(conn, &key_id).expect("roles of a key")
+            })
             .await;
         ids.sort();
         ids
     }
 
     pub async fn key_count(&self) -> i64 {
-        self.with_db(|conn| latchkey::models::api_key::count(conn).expect("count keys")).await
+        self.with_db(|conn| latchkey::models::api_key::count(conn).expect("count keys"))
+            .await
     }
 
     pub async fn role_named(&self, name: &str) -> Option<latchkey::models::role::Role> {
         let name = name.to_string();
-        self.with_db(move |conn| latchkey::models::role::find_by_name(conn, &name).expect("find a role"))
-            .await
+        self.with_db(move |conn| {
+            latchkey::models::role::find_by_name(conn, &name).expect("find a role")
+        })
+        .await
     }
 
     pub async fn role_permissions(&self, role_id: &str) -> Vec<String> {
         let role_id = role_id.to_string();
-        self.with_db(move |conn| latchkey::models::role::permissions_of(conn, &role_id).expect("permissions"))
-            .await
+        self.with_db(move |conn| {
+            latchkey::models::role::permissions_of(conn, &role_id).expect("permissions")
+        })
+        .await
     }
 
     /// Signs in, in this app's own client, a member holding `permissions`.
     pub async fn signed_in_member(&self, permissions: &[&str]) -> String {
         let id = self.create_member("member@example.com", permissions).await;
-        assert_eq!(self.sign_in("member@example.com", PASSWORD).await.status(), 303);
+        assert_eq!(
+            self.sign_in("member@example.com", PASSWORD).await.status(),
+            303
+        );
         id
     }
 }

@@ -2,11 +2,11 @@
 //! Set TEST_DATABASE_URL=postgres://… to run them all on PostgreSQL.
 
 mod access;
-mod keys;
-mod roles;
 mod browser;
 mod database;
 mod helpers;
+mod keys;
+mod roles;
 mod security;
 mod setup;
 mod sign_in;

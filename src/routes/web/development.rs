@@ -8,7 +8,9 @@ use askama::Template;
 use chrono::NaiveDateTime;
 use serde::Deserialize;
 
-use crate::auth::catalog::{SERVICE_ACCOUNTS_CREATE, SERVICE_ACCOUNTS_DELETE, SERVICE_ACCOUNTS_UPDATE};
+use crate::auth::catalog::{
+    SERVICE_ACCOUNTS_CREATE, SERVICE_ACCOUNTS_DELETE, SERVICE_ACCOUNTS_UPDATE,
+};
 use crate::auth::session::{flash, stash_new_key, take_new_key, FlashKind};
 use crate::auth::Principal;
 use crate::db::now;
@@ -79,7 +81,10 @@ pub async fn list(
             let total = api_key::count(conn)?;
             let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
             let page = requested.min(pages);
-            Ok::<_, AppError>((total, api_key::list_page(conn, PAGE_SIZE, (page - 1) * PAGE_SIZE)?))
+            Ok::<_, AppError>((
+                total,
+                api_key::list_page(conn, PAGE_SIZE, (page - 1) * PAGE_SIZE)?,
+            ))
         })
         .await?;
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
@@ -199,9 +204,22 @@ impl FormContext<'_> {
         let catalog = self.state.db.run(role_service::catalog).await?;
         let mut draft = values.draft.clone();
         draft.open = values.wants_new_role();
-        let roles_access = RolesAccessField::new(&catalog, self.principal, &values.role_ids, &draft, &errors, None);
+        let roles_access = RolesAccessField::new(
+            &catalog,
+            self.principal,
+            &values.role_ids,
+            &draft,
+            &errors,
+            None,
+        );
         let (heading, action, submit_label, key_id, current_expiry) = match existing {
-            None => ("New API key".to_string(), "/development/keys".to_string(), "Create API key", String::new(), String::new()),
+            None => (
+                "New API key".to_string(),
+                "/development/keys".to_string(),
+                "Create API key",
+                String::new(),
+                String::new(),
+            ),
             Some(key) => (
                 format!("Edit “{}”", key.name),
                 format!("/development/keys/{}", key.id),
@@ -213,7 +231,12 @@ impl FormContext<'_> {
         render(
             KeyFormPage {
                 asset_version: ASSET_VERSION,
-                layout: Layout::new(self.principal, self.session, Section::Development, heading.clone()),
+                layout: Layout::new(
+                    self.principal,
+                    self.session,
+                    Section::Development,
+                    heading.clone(),
+                ),
                 heading,
                 action,
                 editing: existing.is_some(),
@@ -232,7 +255,11 @@ impl FormContext<'_> {
     }
 }
 
-pub async fn new_form(principal: Principal, session: Session, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+pub async fn new_form(
+    principal: Principal,
+    session: Session,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
     let values = KeyFormValues {
         name: String::new(),
         description: String::new(),
@@ -241,9 +268,13 @@ pub async fn new_form(principal: Principal, session: Session, state: web::Data<A
         role_ids: Vec::new(),
         draft: InlineRoleDraft::default(),
     };
-    FormContext { principal: &principal, session: &session, state: &state }
-        .page(None, values, FieldErrors::default(), StatusCode::OK)
-        .await
+    FormContext {
+        principal: &principal,
+        session: &session,
+        state: &state,
+    }
+    .page(None, values, FieldErrors::default(), StatusCode::OK)
+    .await
 }
 
 pub async fn create(
@@ -256,12 +287,19 @@ pub async fn create(
     match key_service::create(&state.db, principal.clone(), values.to_input()).await {
         Ok(created) => {
             stash_new_key(&session, &created.key.id, &created.secret)?;
-            Ok(see_other(&format!("/development/keys/{}/created", created.key.id)))
+            Ok(see_other(&format!(
+                "/development/keys/{}/created",
+                created.key.id
+            )))
         }
         Err(FormError::Invalid(errors)) => {
-            FormContext { principal: &principal, session: &session, state: &state }
-                .page(None, values, errors, StatusCode::UNPROCESSABLE_ENTITY)
-                .await
+            FormContext {
+                principal: &principal,
+                session: &session,
+                state: &state,
+            }
+            .page(None, values, errors, StatusCode::UNPROCESSABLE_ENTITY)
+            .await
         }
         Err(FormError::Failed(err)) => Err(err),
     }
@@ -269,7 +307,11 @@ pub async fn create(
 
 /// htmx: creates the role typed in the "Roles & access" sub-form and answers the field again, with the
 /// new role selected and the other choices kept. The rest of the key form is not touched.
-pub async fn inline_role(principal: Principal, state: web::Data<AppState>, fields: FormFields) -> Result<HttpResponse, AppError> {
+pub async fn inline_role(
+    principal: Principal,
+    state: web::Data<AppState>,
+    fields: FormFields,
+) -> Result<HttpResponse, AppError> {
     let values = KeyFormValues::read(&fields);
     let mut input = RoleInput {
         name: values.draft.name.clone(),
@@ -279,7 +321,8 @@ pub async fn inline_role(principal: Principal, state: web::Data<AppState>, field
     if input.name.trim().is_empty() {
         input.name = values.name.trim().to_string();
     }
-    let outcome = role_service::create(&state.db, principal.clone(), input, INLINE_ROLE_FIELDS).await;
+    let outcome =
+        role_service::create(&state.db, principal.clone(), input, INLINE_ROLE_FIELDS).await;
     let catalog = state.db.run(role_service::catalog).await?;
     let (field, status) = match outcome {
         Ok(created) => {
@@ -287,14 +330,31 @@ pub async fn inline_role(principal: Principal, state: web::Data<AppState>, field
             checked.push(created.id.clone());
             let notice = format!("Role “{}” created and selected.", created.name);
             (
-                RolesAccessField::new(&catalog, &principal, &checked, &InlineRoleDraft::default(), &FieldErrors::default(), Some(notice)),
+                RolesAccessField::new(
+                    &catalog,
+                    &principal,
+                    &checked,
+                    &InlineRoleDraft::default(),
+                    &FieldErrors::default(),
+                    Some(notice),
+                ),
                 StatusCode::OK,
             )
         }
         Err(FormError::Invalid(errors)) => {
             let mut draft = values.draft.clone();
             draft.open = true;
-            (RolesAccessField::new(&catalog, &principal, &values.role_ids, &draft, &errors, None), StatusCode::UNPROCESSABLE_ENTITY)
+            (
+                RolesAccessField::new(
+                    &catalog,
+                    &principal,
+                    &values.role_ids,
+                    &draft,
+                    &errors,
+                    None,
+                ),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
         }
         Err(FormError::Failed(err)) => return Err(err),
     };
@@ -321,10 +381,18 @@ pub async fn created(
     let key_id = path.into_inner();
     let secret = take_new_key(&session, &key_id);
     let lookup = key_id.clone();
-    let key = state.db.run(move |conn| api_key::find(conn, &lookup)?.ok_or(AppError::NotFound)).await?;
+    let key = state
+        .db
+        .run(move |conn| api_key::find(conn, &lookup)?.ok_or(AppError::NotFound))
+        .await?;
     let page = KeyCreatedPage {
         asset_version: ASSET_VERSION,
-        layout: Layout::new(&principal, &session, Section::Development, "API key created"),
+        layout: Layout::new(
+            &principal,
+            &session,
+            Section::Development,
+            "API key created",
+        ),
         key_id,
         name: key.name,
         secret,
@@ -366,12 +434,20 @@ pub async fn show(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let key_id = path.into_inner();
-    let detail = state.db.run(move |conn| key_service::detail(conn, &key_id)).await?;
+    let detail = state
+        .db
+        .run(move |conn| key_service::detail(conn, &key_id))
+        .await?;
     let is_revoked = detail.key.revoked_at.is_some();
     render(
         KeyDetailPage {
             asset_version: ASSET_VERSION,
-            layout: Layout::new(&principal, &session, Section::Development, detail.key.name.clone()),
+            layout: Layout::new(
+                &principal,
+                &session,
+                Section::Development,
+                detail.key.name.clone(),
+            ),
             key_id: detail.key.id.clone(),
             name: detail.key.name.clone(),
             description: detail.key.description.clone(),
@@ -383,18 +459,33 @@ pub async fn show(
             last_used: format_optional(detail.key.last_used_at, "Not used yet"),
             revoked: format_optional(detail.key.revoked_at, ""),
             holds_all: detail.roles.iter().any(|r| r.grants_all),
-            roles: detail.roles.iter().map(|r| (r.id.clone(), r.name.clone())).collect(),
+            roles: detail
+                .roles
+                .iter()
+                .map(|r| (r.id.clone(), r.name.clone()))
+                .collect(),
             effective: detail.effective,
             can_update: principal.can(SERVICE_ACCOUNTS_UPDATE) && !is_revoked,
-            update_reason: if is_revoked { "A revoked key cannot be changed.".into() } else { forbidden_sentence(SERVICE_ACCOUNTS_UPDATE) },
+            update_reason: if is_revoked {
+                "A revoked key cannot be changed.".into()
+            } else {
+                forbidden_sentence(SERVICE_ACCOUNTS_UPDATE)
+            },
             can_revoke: principal.can(SERVICE_ACCOUNTS_DELETE) && !is_revoked,
-            revoke_reason: if is_revoked { "This key is already revoked.".into() } else { forbidden_sentence(SERVICE_ACCOUNTS_DELETE) },
+            revoke_reason: if is_revoked {
+                "This key is already revoked.".into()
+            } else {
+                forbidden_sentence(SERVICE_ACCOUNTS_DELETE)
+            },
         },
         StatusCode::OK,
     )
 }
 
-async fn load_key(state: &web::Data<AppState>, key_id: String) -> Result<(api_key::ApiKey, Vec<String>), AppError> {
+async fn load_key(
+    state: &web::Data<AppState>,
+    key_id: String,
+) -> Result<(api_key::ApiKey, Vec<String>), AppError> {
     state
         .db
         .run(move |conn| {
@@ -413,7 +504,9 @@ pub async fn edit_form(
 ) -> Result<HttpResponse, AppError> {
     let (key, role_ids) = load_key(&state, path.into_inner()).await?;
     if key.revoked_at.is_some() {
-        return Err(AppError::Conflict("This key is revoked; it can no longer be changed.".into()));
+        return Err(AppError::Conflict(
+            "This key is revoked; it can no longer be changed.".into(),
+        ));
     }
     let values = KeyFormValues {
         name: key.name.clone(),
@@ -423,9 +516,13 @@ pub async fn edit_form(
         role_ids,
         draft: InlineRoleDraft::default(),
     };
-    FormContext { principal: &principal, session: &session, state: &state }
-        .page(Some(&key), values, FieldErrors::default(), StatusCode::OK)
-        .await
+    FormContext {
+        principal: &principal,
+        session: &session,
+        state: &state,
+    }
+    .page(Some(&key), values, FieldErrors::default(), StatusCode::OK)
+    .await
 }
 
 pub async fn update(
@@ -437,16 +534,31 @@ pub async fn update(
 ) -> Result<HttpResponse, AppError> {
     let key_id = path.into_inner();
     let values = KeyFormValues::read(&fields);
-    match key_service::update(&state.db, principal.clone(), key_id.clone(), values.to_input()).await {
+    match key_service::update(
+        &state.db,
+        principal.clone(),
+        key_id.clone(),
+        values.to_input(),
+    )
+    .await
+    {
         Ok(saved) => {
-            flash(&session, FlashKind::Success, format!("API key “{}” saved.", saved.name))?;
+            flash(
+                &session,
+                FlashKind::Success,
+                format!("API key “{}” saved.", saved.name),
+            )?;
             Ok(see_other("/development"))
         }
         Err(FormError::Invalid(errors)) => {
             let (key, _) = load_key(&state, key_id).await?;
-            FormContext { principal: &principal, session: &session, state: &state }
-                .page(Some(&key), values, errors, StatusCode::UNPROCESSABLE_ENTITY)
-                .await
+            FormContext {
+                principal: &principal,
+                session: &session,
+                state: &state,
+            }
+            .page(Some(&key), values, errors, StatusCode::UNPROCESSABLE_ENTITY)
+            .await
         }
         Err(FormError::Failed(err)) => Err(err),
     }
@@ -475,7 +587,12 @@ pub async fn confirm_revoke(
     render(
         KeyRevokePage {
             asset_version: ASSET_VERSION,
-            layout: Layout::new(&principal, &session, Section::Development, format!("Revoke “{}”", key.name)),
+            layout: Layout::new(
+                &principal,
+                &session,
+                Section::Development,
+                format!("Revoke “{}”", key.name),
+            ),
             key_id: key.id,
             name: key.name,
             public_id: key.public_id,
@@ -491,6 +608,13 @@ pub async fn revoke(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let revoked = key_service::revoke(&state.db, principal, path.into_inner()).await?;
-    flash(&session, FlashKind::Success, format!("API key “{}” revoked. It can never authenticate again.", revoked.name))?;
+    flash(
+        &session,
+        FlashKind::Success,
+        format!(
+            "API key “{}” revoked. It can never authenticate again.",
+            revoked.name
+        ),
+    )?;
     Ok(see_other("/development"))
 }

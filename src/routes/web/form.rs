@@ -29,7 +29,11 @@ impl FormFields {
 
     /// Every value of a repeated field, in order.
     pub fn all(&self, name: &str) -> Vec<String> {
-        self.0.iter().filter(|(key, _)| key == name).map(|(_, value)| value.clone()).collect()
+        self.0
+            .iter()
+            .filter(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+            .collect()
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -44,9 +48,13 @@ impl FromRequest for FormFields {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
-            let bytes = body.await.map_err(|_| AppError::PayloadTooLarge { limit_kib: FORM_LIMIT_BYTES / 1024 })?;
+            let bytes = body.await.map_err(|_| AppError::PayloadTooLarge {
+                limit_kib: FORM_LIMIT_BYTES / 1024,
+            })?;
             if bytes.len() > FORM_LIMIT_BYTES {
-                return Err(AppError::PayloadTooLarge { limit_kib: FORM_LIMIT_BYTES / 1024 });
+                return Err(AppError::PayloadTooLarge {
+                    limit_kib: FORM_LIMIT_BYTES / 1024,
+                });
             }
             Ok(Self::parse(&bytes))
         })

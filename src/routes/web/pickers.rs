@@ -48,7 +48,12 @@ impl PermissionPicker {
     ) -> Self {
         let mut groups: Vec<PermissionGroup> = Vec::new();
         for permission in catalog {
-            let resource = permission.name.split('.').next().unwrap_or_default().to_string();
+            let resource = permission
+                .name
+                .split('.')
+                .next()
+                .unwrap_or_default()
+                .to_string();
             let choice = PermissionChoice {
                 name: permission.name.clone(),
                 description: permission.description.clone(),
@@ -57,10 +62,20 @@ impl PermissionPicker {
             };
             match groups.iter_mut().find(|g| g.resource == resource) {
                 Some(group) => group.choices.push(choice),
-                None => groups.push(PermissionGroup { resource, choices: vec![choice] }),
+                None => groups.push(PermissionGroup {
+                    resource,
+                    choices: vec![choice],
+                }),
             }
         }
-        Self { field, id_prefix, legend, groups, error, read_only: false }
+        Self {
+            field,
+            id_prefix,
+            legend,
+            groups,
+            error,
+            read_only: false,
+        }
     }
 
     pub fn read_only(mut self) -> Self {
@@ -140,9 +155,13 @@ impl RolesAccessField {
                 }
             })
             .collect();
-        let has_inline_error = [INLINE_ROLE_FIELDS.name, INLINE_ROLE_FIELDS.description, INLINE_ROLE_FIELDS.permissions]
-            .iter()
-            .any(|f| errors.get(f).is_some());
+        let has_inline_error = [
+            INLINE_ROLE_FIELDS.name,
+            INLINE_ROLE_FIELDS.description,
+            INLINE_ROLE_FIELDS.permissions,
+        ]
+        .iter()
+        .any(|f| errors.get(f).is_some());
         Self {
             roles,
             error: errors.get("role_ids").map(str::to_string),
@@ -152,7 +171,9 @@ impl RolesAccessField {
             new_role_name: draft.name.clone(),
             new_role_description: draft.description.clone(),
             new_role_name_error: errors.get(INLINE_ROLE_FIELDS.name).map(str::to_string),
-            new_role_description_error: errors.get(INLINE_ROLE_FIELDS.description).map(str::to_string),
+            new_role_description_error: errors
+                .get(INLINE_ROLE_FIELDS.description)
+                .map(str::to_string),
             new_role_permissions: PermissionPicker::new(
                 INLINE_ROLE_FIELDS.permissions,
                 "new-role-perm",
@@ -160,7 +181,9 @@ impl RolesAccessField {
                 &catalog.permissions,
                 principal,
                 &draft.permissions,
-                errors.get(INLINE_ROLE_FIELDS.permissions).map(str::to_string),
+                errors
+                    .get(INLINE_ROLE_FIELDS.permissions)
+                    .map(str::to_string),
             ),
             notice,
         }

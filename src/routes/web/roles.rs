@@ -39,7 +39,11 @@ struct RolesPage {
     create_reason: String,
 }
 
-pub async fn list(principal: Principal, session: Session, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+pub async fn list(
+    principal: Principal,
+    session: Session,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
     let catalog = state.db.run(role_service::catalog).await?;
     let rows = catalog
         .roles
@@ -50,7 +54,11 @@ pub async fn list(principal: Principal, session: Session, state: web::Data<AppSt
                 id: r.id.clone(),
                 name: r.name.clone(),
                 description: r.description.clone(),
-                permissions: if r.grants_all { "All".to_string() } else { counts.permissions.to_string() },
+                permissions: if r.grants_all {
+                    "All".to_string()
+                } else {
+                    counts.permissions.to_string()
+                },
                 keys: counts.keys,
                 users: counts.users,
                 builtin: r.is_builtin,
@@ -118,7 +126,12 @@ async fn form_page(
 ) -> Result<HttpResponse, AppError> {
     let catalog = state.db.run(role_service::catalog).await?;
     let (heading, action, submit_label, read_only) = match existing {
-        None => ("New role".to_string(), "/roles".to_string(), "Create role", None),
+        None => (
+            "New role".to_string(),
+            "/roles".to_string(),
+            "Create role",
+            None,
+        ),
         Some(role) => {
             let read_only = if role.is_builtin {
                 Some("The built-in Admin role always holds every permission, including ones added later. It cannot be changed.".to_string())
@@ -127,11 +140,18 @@ async fn form_page(
             } else {
                 None
             };
-            (format!("Role “{}”", role.name), format!("/roles/{}", role.id), "Save", read_only)
+            (
+                format!("Role “{}”", role.name),
+                format!("/roles/{}", role.id),
+                "Save",
+                read_only,
+            )
         }
     };
     let checked = match existing {
-        Some(role) if role.grants_all => catalog.permissions.iter().map(|p| p.name.clone()).collect(),
+        Some(role) if role.grants_all => {
+            catalog.permissions.iter().map(|p| p.name.clone()).collect()
+        }
         _ => input.permissions.clone(),
     };
     let mut picker = PermissionPicker::new(
@@ -147,7 +167,14 @@ async fn form_page(
         picker = picker.read_only();
     }
     let templates = if existing.is_none() {
-        TEMPLATES.iter().map(|t| TemplateLink { slug: t.slug, name: t.name, description: t.description }).collect()
+        TEMPLATES
+            .iter()
+            .map(|t| TemplateLink {
+                slug: t.slug,
+                name: t.name,
+                description: t.description,
+            })
+            .collect()
     } else {
         Vec::new()
     };
@@ -178,15 +205,32 @@ pub async fn new_form(
     query: web::Query<NewRoleQuery>,
 ) -> Result<HttpResponse, AppError> {
     let mut input = RoleInput::default();
-    if let Some(template) = query.template.as_deref().and_then(|slug| TEMPLATES.iter().find(|t| t.slug == slug)) {
+    if let Some(template) = query
+        .template
+        .as_deref()
+        .and_then(|slug| TEMPLATES.iter().find(|t| t.slug == slug))
+    {
         let catalog = state.db.run(role_service::catalog).await?;
         input = RoleInput {
             name: template.name.to_string(),
             description: template.description.to_string(),
-            permissions: role_service::template_permissions(template, &principal, &catalog.permissions),
+            permissions: role_service::template_permissions(
+                template,
+                &principal,
+                &catalog.permissions,
+            ),
         };
     }
-    form_page(&state, &principal, &session, None, input, FieldErrors::default(), StatusCode::OK).await
+    form_page(
+        &state,
+        &principal,
+        &session,
+        None,
+        input,
+        FieldErrors::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 pub async fn create(
@@ -196,19 +240,42 @@ pub async fn create(
     fields: FormFields,
 ) -> Result<HttpResponse, AppError> {
     let input = input_from(&fields);
-    match role_service::create(&state.db, principal.clone(), input.clone(), ROLE_FORM_FIELDS).await {
+    match role_service::create(
+        &state.db,
+        principal.clone(),
+        input.clone(),
+        ROLE_FORM_FIELDS,
+    )
+    .await
+    {
         Ok(created) => {
-            flash(&session, FlashKind::Success, format!("Role “{}” created.", created.name))?;
+            flash(
+                &session,
+                FlashKind::Success,
+                format!("Role “{}” created.", created.name),
+            )?;
             Ok(see_other("/roles"))
         }
         Err(FormError::Invalid(errors)) => {
-            form_page(&state, &principal, &session, None, input, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+            form_page(
+                &state,
+                &principal,
+                &session,
+                None,
+                input,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(FormError::Failed(err)) => Err(err),
     }
 }
 
-async fn load_role(state: &web::Data<AppState>, id: String) -> Result<(Role, Vec<String>), AppError> {
+async fn load_role(
+    state: &web::Data<AppState>,
+    id: String,
+) -> Result<(Role, Vec<String>), AppError> {
     state
         .db
         .run(move |conn| {
@@ -226,8 +293,21 @@ pub async fn show(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let (existing, permissions) = load_role(&state, path.into_inner()).await?;
-    let input = RoleInput { name: existing.name.clone(), description: existing.description.clone(), permissions };
-    form_page(&state, &principal, &session, Some(&existing), input, FieldErrors::default(), StatusCode::OK).await
+    let input = RoleInput {
+        name: existing.name.clone(),
+        description: existing.description.clone(),
+        permissions,
+    };
+    form_page(
+        &state,
+        &principal,
+        &session,
+        Some(&existing),
+        input,
+        FieldErrors::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 pub async fn update(
@@ -241,12 +321,25 @@ pub async fn update(
     let input = input_from(&fields);
     match role_service::update(&state.db, principal.clone(), role_id.clone(), input.clone()).await {
         Ok(saved) => {
-            flash(&session, FlashKind::Success, format!("Role “{}” saved.", saved.name))?;
+            flash(
+                &session,
+                FlashKind::Success,
+                format!("Role “{}” saved.", saved.name),
+            )?;
             Ok(see_other("/roles"))
         }
         Err(FormError::Invalid(errors)) => {
             let (existing, _) = load_role(&state, role_id).await?;
-            form_page(&state, &principal, &session, Some(&existing), input, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+            form_page(
+                &state,
+                &principal,
+                &session,
+                Some(&existing),
+                input,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(FormError::Failed(err)) => Err(err),
     }
@@ -279,12 +372,19 @@ pub async fn confirm_delete(
         })
         .await?;
     if existing.is_builtin {
-        return Err(AppError::Conflict("The built-in Admin role cannot be deleted.".into()));
+        return Err(AppError::Conflict(
+            "The built-in Admin role cannot be deleted.".into(),
+        ));
     }
     render(
         RoleDeletePage {
             asset_version: ASSET_VERSION,
-            layout: Layout::new(&principal, &session, Section::Roles, format!("Delete role “{}”", existing.name)),
+            layout: Layout::new(
+                &principal,
+                &session,
+                Section::Roles,
+                format!("Delete role “{}”", existing.name),
+            ),
             role_id: existing.id,
             name: existing.name,
             keys: counts.keys,
@@ -301,6 +401,10 @@ pub async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let deleted = role_service::delete(&state.db, principal, path.into_inner()).await?;
-    flash(&session, FlashKind::Success, format!("Role “{}” deleted.", deleted.name))?;
+    flash(
+        &session,
+        FlashKind::Success,
+        format!("Role “{}” deleted.", deleted.name),
+    )?;
     Ok(see_other("/roles"))
 }
