@@ -85,16 +85,30 @@ pub fn take_flash(session: &Session) -> Option<Flash> {
     session.remove_as::<Flash>(FLASH).and_then(Result::ok)
 }
 
-const NEW_KEY: &str = "new_key";
+/// Secrets shown once, right after they are made: a new API key, a set-password link.
+#[derive(Debug, Clone, Copy)]
+pub enum OneTimeSlot {
+    NewKey,
+    PasswordLink,
+}
 
-/// Holds a just-created key's secret for the one page that shows it (the cookie is encrypted).
-pub fn stash_new_key(session: &Session, key_id: &str, secret: &str) -> Result<(), AppError> {
-    session.insert(NEW_KEY, (key_id.to_string(), secret.to_string()))?;
+impl OneTimeSlot {
+    fn key(self) -> &'static str {
+        match self {
+            Self::NewKey => "new_key",
+            Self::PasswordLink => "password_link",
+        }
+    }
+}
+
+/// Holds a secret for the one page that shows it (the cookie is encrypted), tied to its object's id.
+pub fn stash_once(session: &Session, slot: OneTimeSlot, object_id: &str, secret: &str) -> Result<(), AppError> {
+    session.insert(slot.key(), (object_id.to_string(), secret.to_string()))?;
     Ok(())
 }
 
-/// The secret of the key just created, once: it is removed from the session as it is read.
-pub fn take_new_key(session: &Session, key_id: &str) -> Option<String> {
-    let (stashed_id, secret) = session.remove_as::<(String, String)>(NEW_KEY)?.ok()?;
-    (stashed_id == key_id).then_some(secret)
+/// The stashed secret, once: it is removed from the session as it is read.
+pub fn take_once(session: &Session, slot: OneTimeSlot, object_id: &str) -> Option<String> {
+    let (stashed_id, secret) = session.remove_as::<(String, String)>(slot.key())?.ok()?;
+    (stashed_id == object_id).then_some(secret)
 }

@@ -101,6 +101,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    user_tokens (id) {
+        id -> Text,
+        user_id -> Text,
+        purpose -> Text,
+        token_hash -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(role_permissions -> roles (role_id));
 diesel::joinable!(role_permissions -> permissions (permission_name));
 diesel::joinable!(user_roles -> roles (role_id));
@@ -119,4 +132,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_key_roles,
     audit_events,
     settings,
+    user_tokens,
 );

@@ -70,13 +70,14 @@ where
                     Ok(principal) => principal,
                     Err(err) => return Ok(req.error_response(err)),
                 };
+                // Kept on the request before the check, so that a refusal can be audited with its actor.
+                req.extensions_mut().insert(principal.clone());
                 if let Access::Permission(permission) = access {
                     if !principal.can(permission) {
                         tracing::info!(user = %principal.email, permission, path = req.path(), "permission denied");
                         return Ok(req.error_response(AppError::forbidden(permission)));
                     }
                 }
-                req.extensions_mut().insert(principal);
             }
             service
                 .call(req)

@@ -5,9 +5,12 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpResponse, ResponseError};
+use actix_web::{web, Error, HttpMessage, HttpResponse, ResponseError};
 
+use crate::auth::Principal;
 use crate::error::AppError;
+use crate::models::audit::{self, Actor, Target};
+use crate::startup::AppState;
 
 pub async fn render_errors(
     req: ServiceRequest,
@@ -26,6 +29,9 @@ pub async fn render_errors(
         return Ok(res.map_into_boxed_body());
     };
     let status = res.status();
+    if let Some(AppError::Forbidden { permission }) = err.as_error::<AppError>() {
+        record_denial(&res, permission).await;
+    }
     let replacement = match err.as_error::<AppError>() {
         Some(app_err) if is_api => Some(json_response(app_err)),
         Some(AppError::Unauthenticated) => Some(sign_in_redirect(is_htmx, return_to.as_deref())),
@@ -47,6 +53,38 @@ pub async fn render_errors(
         }
         None => res.map_into_boxed_body(),
     })
+}
+
+/// Every refused attempt is recorded in the audit log, with who tried what.
+async fn record_denial<B>(res: &ServiceResponse<B>, permission: &str) {
+    let request = res.request();
+    let principal = request.extensions().get::<Principal>().cloned();
+    let Some(state) = request.app_data::<web::Data<AppState>>() else {
+        return;
+    };
+    let attempt = format!("{} {}", request.method(), request.path());
+    let permission = permission.to_string();
+    let outcome = state
+        .db
+        .run(move |conn| {
+            let actor = principal.as_ref().map_or(Actor::Anonymous, Principal::actor);
+            audit::record(
+                conn,
+                audit::NewEvent {
+                    actor: &actor,
+                    action: "access.denied",
+                    target: Target { kind: "route", id: None, label: attempt },
+                    summary: format!("missing permission {permission}"),
+                    ip_address: principal.as_ref().and_then(|p| p.ip.as_deref()),
+                    outcome: audit::OUTCOME_DENIED,
+                },
+            )
+            .map_err(AppError::from)
+        })
+        .await;
+    if let Err(err) = outcome {
+        tracing::error!(error = ?err, "cannot record a denied attempt in the audit log");
+    }
 }
 
 fn json_response(err: &AppError) -> HttpResponse {

@@ -213,3 +213,24 @@ pub fn creator_email(conn: &mut DbConnection, key: &ApiKey) -> QueryResult<Optio
         None => Ok(None),
     }
 }
+
+/// Revokes every active key a user created; returns how many.
+pub fn revoke_created_by(conn: &mut DbConnection, user_id: &str) -> QueryResult<usize> {
+    let at = now();
+    diesel::update(
+        api_keys::table
+            .filter(api_keys::created_by.eq(user_id))
+            .filter(api_keys::revoked_at.is_null()),
+    )
+    .set((api_keys::revoked_at.eq(Some(at)), api_keys::updated_at.eq(at)))
+    .execute(conn)
+}
+
+/// How many active keys a user created.
+pub fn count_active_created_by(conn: &mut DbConnection, user_id: &str) -> QueryResult<i64> {
+    api_keys::table
+        .filter(api_keys::created_by.eq(user_id))
+        .filter(api_keys::revoked_at.is_null())
+        .count()
+        .get_result(conn)
+}

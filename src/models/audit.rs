@@ -76,3 +76,97 @@ pub fn times_since(
         .select(audit_events::occurred_at)
         .load(conn)
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = audit_events)]
+pub struct AuditEvent {
+    pub id: String,
+    pub occurred_at: NaiveDateTime,
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub actor_label: String,
+    pub action: String,
+    pub target_kind: String,
+    pub target_id: Option<String>,
+    pub target_label: String,
+    pub summary: String,
+    pub ip_address: Option<String>,
+    pub outcome: String,
+}
+
+/// The audit log's filters; each is an exact match so that it can use an index at any size.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// An actor's email (or key name), or their id.
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    /// A target's name or id.
+    pub target: Option<String>,
+    pub from: Option<NaiveDateTime>,
+    pub until: Option<NaiveDateTime>,
+}
+
+/// Where the next page starts: the last event shown (keyset pagination, fast on deep pages).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub occurred_at: NaiveDateTime,
+    pub id: String,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        format!("{}_{}", self.occurred_at.and_utc().timestamp_micros(), self.id)
+    }
+
+    pub fn decode(text: &str) -> Option<Self> {
+        let (micros, id) = text.split_once('_')?;
+        let occurred_at = chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?.naive_utc();
+        Some(Self { occurred_at, id: id.to_string() })
+    }
+}
+
+/// Events matching `filter`, newest first, starting after `after`.
+pub fn search(
+    conn: &mut DbConnection,
+    filter: &AuditFilter,
+    after: Option<&Cursor>,
+    limit: i64,
+) -> QueryResult<Vec<AuditEvent>> {
+    let mut query = audit_events::table.select(AuditEvent::as_select()).into_boxed();
+    if let Some(actor) = &filter.actor {
+        query = query.filter(audit_events::actor_label.eq(actor.clone()).or(audit_events::actor_id.eq(actor.clone())));
+    }
+    if let Some(action) = &filter.action {
+        query = query.filter(audit_events::action.eq(action.clone()));
+    }
+    if let Some(target) = &filter.target {
+        query = query.filter(audit_events::target_label.eq(target.clone()).or(audit_events::target_id.eq(target.clone())));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(audit_events::occurred_at.ge(from));
+    }
+    if let Some(until) = filter.until {
+        query = query.filter(audit_events::occurred_at.lt(until));
+    }
+    if let Some(cursor) = after {
+        query = query.filter(
+            audit_events::occurred_at
+                .lt(cursor.occurred_at)
+                .or(audit_events::occurred_at.eq(cursor.occurred_at).and(audit_events::id.lt(cursor.id.clone()))),
+        );
+    }
+    query
+        .order((audit_events::occurred_at.desc(), audit_events::id.desc()))
+        .limit(limit)
+        .load(conn)
+}
+
+/// The latest events about one object (a key's or a user's history).
+pub fn recent_for_target(conn: &mut DbConnection, target_id: &str, limit: i64) -> QueryResult<Vec<AuditEvent>> {
+    audit_events::table
+        .filter(audit_events::target_id.eq(target_id))
+        .order((audit_events::occurred_at.desc(), audit_events::id.desc()))
+        .limit(limit)
+        .select(AuditEvent::as_select())
+        .load(conn)
+}

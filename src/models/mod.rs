@@ -6,3 +6,4 @@ pub mod permission;
 pub mod role;
 pub mod setting;
 pub mod user;
+pub mod user_token;

@@ -71,3 +71,57 @@ pub fn effective_for_user(conn: &mut DbConnection, user_id: &str) -> QueryResult
         .load(conn)?;
     Ok(PermissionSet::from_names(names))
 }
+
+pub fn find(conn: &mut DbConnection, name: &str) -> QueryResult<Option<Permission>> {
+    permissions::table
+        .find(name)
+        .select(Permission::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Adds a permission the operator defines for their own systems.
+pub fn insert_custom(conn: &mut DbConnection, name: &str, description: &str) -> QueryResult<()> {
+    diesel::insert_into(permissions::table)
+        .values((
+            permissions::name.eq(name),
+            permissions::description.eq(description),
+            permissions::is_builtin.eq(false),
+            permissions::created_at.eq(now()),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn update_description(conn: &mut DbConnection, name: &str, description: &str) -> QueryResult<()> {
+    diesel::update(permissions::table.find(name))
+        .set(permissions::description.eq(description))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Removes a permission from every role, then from the catalog.
+pub fn delete(conn: &mut DbConnection, name: &str) -> QueryResult<()> {
+    diesel::delete(role_permissions::table.filter(role_permissions::permission_name.eq(name))).execute(conn)?;
+    diesel::delete(permissions::table.find(name)).execute(conn).map(|_| ())
+}
+
+/// The names of the roles that hold a permission.
+pub fn roles_using(conn: &mut DbConnection, name: &str) -> QueryResult<Vec<String>> {
+    role_permissions::table
+        .inner_join(roles::table)
+        .filter(role_permissions::permission_name.eq(name))
+        .order(roles::name_key.asc())
+        .select(roles::name)
+        .load(conn)
+}
+
+/// How many roles use each permission.
+pub fn usage_counts(conn: &mut DbConnection) -> QueryResult<std::collections::HashMap<String, i64>> {
+    use diesel::dsl::count_star;
+    let rows: Vec<(String, i64)> = role_permissions::table
+        .group_by(role_permissions::permission_name)
+        .select((role_permissions::permission_name, count_star()))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}

@@ -114,3 +114,82 @@ pub fn bump_auth_version(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
         .execute(conn)
         .map(|_| ())
 }
+
+/// Sets a new password, activates the account (an invitation accepted) and ends every session.
+pub fn set_password(conn: &mut DbConnection, id: &str, password_hash: &str) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::password_hash.eq(Some(password_hash)),
+            users::status.eq(STATUS_ACTIVE),
+            users::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    bump_auth_version(conn, id)
+}
+
+pub fn find_many(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<User>> {
+    users::table.filter(users::id.eq_any(ids)).select(User::as_select()).load(conn)
+}
+
+/// A page of users ordered by email.
+pub fn list_page(conn: &mut DbConnection, limit: i64, offset: i64) -> QueryResult<Vec<User>> {
+    users::table
+        .order(users::email.asc())
+        .limit(limit)
+        .offset(offset)
+        .select(User::as_select())
+        .load(conn)
+}
+
+/// The ids of the roles a user holds.
+pub fn role_ids(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<String>> {
+    user_roles::table
+        .filter(user_roles::user_id.eq(user_id))
+        .select(user_roles::role_id)
+        .load(conn)
+}
+
+/// (role id, role name) per user, for many users in one query.
+pub fn roles_of_users(
+    conn: &mut DbConnection,
+    user_ids: &[String],
+) -> QueryResult<std::collections::HashMap<String, Vec<(String, String)>>> {
+    use crate::db::schema::roles;
+    let rows: Vec<(String, String, String)> = user_roles::table
+        .inner_join(roles::table)
+        .filter(user_roles::user_id.eq_any(user_ids))
+        .order(roles::name_key.asc())
+        .select((user_roles::user_id, roles::id, roles::name))
+        .load(conn)?;
+    let mut by_user: std::collections::HashMap<String, Vec<(String, String)>> = std::collections::HashMap::new();
+    for (user_id, role_id, role_name) in rows {
+        by_user.entry(user_id).or_default().push((role_id, role_name));
+    }
+    Ok(by_user)
+}
+
+/// Replaces a user's roles; `granted_by` is recorded on the roles added now.
+pub fn set_roles(conn: &mut DbConnection, user_id: &str, role_ids: &[String], granted_by: &str) -> QueryResult<()> {
+    let current = self::role_ids(conn, user_id)?;
+    let removed: Vec<&String> = current.iter().filter(|id| !role_ids.contains(id)).collect();
+    diesel::delete(
+        user_roles::table
+            .filter(user_roles::user_id.eq(user_id))
+            .filter(user_roles::role_id.eq_any(removed)),
+    )
+    .execute(conn)?;
+    for role_id in role_ids.iter().filter(|id| !current.contains(id)) {
+        grant_role(conn, user_id, role_id, Some(granted_by))?;
+    }
+    Ok(())
+}
+
+/// How many active users hold the given role.
+pub fn count_active_holders(conn: &mut DbConnection, role_id: &str) -> QueryResult<i64> {
+    users::table
+        .inner_join(user_roles::table)
+        .filter(user_roles::role_id.eq(role_id))
+        .filter(users::status.eq(STATUS_ACTIVE))
+        .count()
+        .get_result(conn)
+}

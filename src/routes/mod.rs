@@ -19,12 +19,23 @@ pub struct RouteSpec {
     pub method: &'static str,
     pub path: &'static str,
     pub access: Access,
+    /// The audit action a successful call records (every state-changing route has one).
+    pub audit: Option<&'static str>,
+}
+
+macro_rules! audit_action {
+    () => {
+        None
+    };
+    ($action:literal) => {
+        Some($action)
+    };
 }
 
 macro_rules! route_table {
-    ($($method:ident $path:literal, $access:expr => $handler:path;)*) => {
+    ($($method:ident $path:literal, $access:expr $(, audit $action:literal)? => $handler:path;)*) => {
         pub const ROUTES: &[RouteSpec] = &[
-            $(RouteSpec { method: stringify!($method), path: $path, access: $access },)*
+            $(RouteSpec { method: stringify!($method), path: $path, access: $access, audit: audit_action!($($action)?) },)*
         ];
 
         pub fn configure(cfg: &mut aw::ServiceConfig) {
@@ -43,34 +54,61 @@ macro_rules! route_table {
 use Access::{Permission, Public, SignedIn};
 
 route_table! {
-    GET  "/healthz",              Public => health::healthz;
-    GET  "/readyz",               Public => health::readyz;
-    GET  "/static/{file:.*}",     Public => assets::serve;
-    GET  "/setup",                Public => web::setup::form;
-    POST "/setup",                Public => web::setup::submit;
-    GET  "/login",                Public => web::auth::form;
-    POST "/login",                Public => web::auth::submit;
-    POST "/logout",               SignedIn => web::auth::sign_out;
-    GET  "/",                     SignedIn => web::console::overview;
-    GET  "/development",          Permission(SERVICE_ACCOUNTS_RETRIEVE) => web::development::list;
+    GET  "/healthz", Public => health::healthz;
+    GET  "/readyz", Public => health::readyz;
+    GET  "/static/{file:.*}", Public => assets::serve;
+    GET  "/setup", Public => web::setup::form;
+    POST "/setup", Public, audit "setup.completed" => web::setup::submit;
+    GET  "/login", Public => web::auth::form;
+    POST "/login", Public, audit "auth.signed-in" => web::auth::submit;
+    POST "/logout", SignedIn, audit "auth.signed-out" => web::auth::sign_out;
+    GET  "/set-password", Public => web::account::set_password_form;
+    POST "/set-password", Public, audit "user.invitation-accepted" => web::account::set_password;
+
+    GET  "/", SignedIn => web::console::overview;
+    GET  "/account", SignedIn => web::account::show;
+    GET  "/account/password", SignedIn => web::account::password_form;
+    POST "/account/password", SignedIn, audit "user.password-changed" => web::account::change_password;
+
+    GET  "/development", Permission(SERVICE_ACCOUNTS_RETRIEVE) => web::development::list;
     GET  "/development/keys/new", Permission(SERVICE_ACCOUNTS_CREATE) => web::development::new_form;
-    POST "/development/keys",     Permission(SERVICE_ACCOUNTS_CREATE) => web::development::create;
-    POST "/development/keys/inline-role", Permission(ROLES_CREATE) => web::development::inline_role;
+    POST "/development/keys", Permission(SERVICE_ACCOUNTS_CREATE), audit "service-account.created" => web::development::create;
+    POST "/development/keys/inline-role", Permission(ROLES_CREATE), audit "role.created" => web::development::inline_role;
     GET  "/development/keys/{id}", Permission(SERVICE_ACCOUNTS_RETRIEVE) => web::development::show;
     GET  "/development/keys/{id}/created", Permission(SERVICE_ACCOUNTS_CREATE) => web::development::created;
     GET  "/development/keys/{id}/edit", Permission(SERVICE_ACCOUNTS_UPDATE) => web::development::edit_form;
-    POST "/development/keys/{id}", Permission(SERVICE_ACCOUNTS_UPDATE) => web::development::update;
+    POST "/development/keys/{id}", Permission(SERVICE_ACCOUNTS_UPDATE), audit "service-account.updated" => web::development::update;
     GET  "/development/keys/{id}/revoke", Permission(SERVICE_ACCOUNTS_DELETE) => web::development::confirm_revoke;
-    POST "/development/keys/{id}/revoke", Permission(SERVICE_ACCOUNTS_DELETE) => web::development::revoke;
-    GET  "/roles",                Permission(ROLES_RETRIEVE) => web::roles::list;
-    GET  "/roles/new",            Permission(ROLES_CREATE) => web::roles::new_form;
-    POST "/roles",                Permission(ROLES_CREATE) => web::roles::create;
-    GET  "/roles/{id}",           Permission(ROLES_RETRIEVE) => web::roles::show;
-    POST "/roles/{id}",           Permission(ROLES_UPDATE) => web::roles::update;
-    GET  "/roles/{id}/delete",    Permission(ROLES_DELETE) => web::roles::confirm_delete;
-    POST "/roles/{id}/delete",    Permission(ROLES_DELETE) => web::roles::delete;
-    GET  "/team",                 Permission(USERS_RETRIEVE) => web::console::team;
-    GET  "/audit",                Permission(AUDIT_LOG_RETRIEVE) => web::console::audit;
+    POST "/development/keys/{id}/revoke", Permission(SERVICE_ACCOUNTS_DELETE), audit "service-account.revoked" => web::development::revoke;
+
+    GET  "/roles", Permission(ROLES_RETRIEVE) => web::roles::list;
+    GET  "/roles/new", Permission(ROLES_CREATE) => web::roles::new_form;
+    POST "/roles", Permission(ROLES_CREATE), audit "role.created" => web::roles::create;
+    GET  "/roles/permissions", Permission(PERMISSIONS_RETRIEVE) => web::permissions::list;
+    POST "/roles/permissions", Permission(PERMISSIONS_CREATE), audit "permission.created" => web::permissions::create;
+    GET  "/roles/permissions/{name}", Permission(PERMISSIONS_RETRIEVE) => web::permissions::show;
+    POST "/roles/permissions/{name}", Permission(PERMISSIONS_UPDATE), audit "permission.updated" => web::permissions::update;
+    GET  "/roles/permissions/{name}/delete", Permission(PERMISSIONS_DELETE) => web::permissions::confirm_delete;
+    POST "/roles/permissions/{name}/delete", Permission(PERMISSIONS_DELETE), audit "permission.deleted" => web::permissions::delete;
+    GET  "/roles/{id}", Permission(ROLES_RETRIEVE) => web::roles::show;
+    POST "/roles/{id}", Permission(ROLES_UPDATE), audit "role.updated" => web::roles::update;
+    GET  "/roles/{id}/delete", Permission(ROLES_DELETE) => web::roles::confirm_delete;
+    POST "/roles/{id}/delete", Permission(ROLES_DELETE), audit "role.deleted" => web::roles::delete;
+
+    GET  "/team", Permission(USERS_RETRIEVE) => web::team::list;
+    GET  "/team/invite", Permission(USERS_CREATE) => web::team::invite_form;
+    POST "/team/invite", Permission(USERS_CREATE), audit "user.invited" => web::team::invite;
+    GET  "/team/{id}", Permission(USERS_RETRIEVE) => web::team::show;
+    GET  "/team/{id}/link", Permission(USERS_RETRIEVE) => web::team::issued_link;
+    POST "/team/{id}/roles", Permission(USERS_UPDATE), audit "user.roles-granted" => web::team::update_roles;
+    POST "/team/{id}/password-link", Permission(USERS_UPDATE), audit "user.password-link-issued" => web::team::password_link;
+    GET  "/team/{id}/deactivate", Permission(USERS_DELETE) => web::team::confirm_deactivate;
+    POST "/team/{id}/deactivate", Permission(USERS_DELETE), audit "user.deactivated" => web::team::deactivate;
+    POST "/team/{id}/reactivate", Permission(USERS_DELETE), audit "user.reactivated" => web::team::reactivate;
+
+    GET  "/audit", Permission(AUDIT_LOG_RETRIEVE) => web::audit::list;
+    GET  "/audit/export.csv", Permission(AUDIT_LOG_RETRIEVE) => web::audit::export_csv;
+    GET  "/audit/export.json", Permission(AUDIT_LOG_RETRIEVE) => web::audit::export_json;
 }
 
 /// Form bodies: a generous limit for role forms with many permissions, and a clear 413 beyond it.

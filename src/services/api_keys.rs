@@ -1,8 +1,6 @@
 //! Issuing, editing and revoking API keys. A key holds roles; it may do what their permissions allow.
 //! Nobody puts on a key a role whose permissions they do not hold themselves.
 
-use std::collections::BTreeMap;
-
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::Connection;
 
@@ -16,9 +14,9 @@ use crate::error::AppError;
 use crate::models::api_key::{self, ApiKey, KeyStatus, NewApiKey};
 use crate::models::audit::{self, Target};
 use crate::models::role::{self, Role};
-use crate::models::{permission, user};
 use crate::services::roles::{
-    self as role_service, can_grant, missing_for, RoleInput, INLINE_ROLE_FIELDS,
+    self as role_service, check_grantable_roles, effective_permissions, ungrantable, EffectivePermission, RoleInput,
+    INLINE_ROLE_FIELDS,
 };
 use crate::services::{FieldErrors, FormError};
 
@@ -118,58 +116,6 @@ fn check_details(
     }
 }
 
-/// Loads the chosen roles and checks that each exists and may be given by `principal`. Roles already
-/// on the key (`already_held`) may stay even when the principal could not give them.
-fn check_roles(
-    conn: &mut DbConnection,
-    principal: &Principal,
-    requested: &[String],
-    already_held: &[String],
-    errors: &mut FieldErrors,
-) -> Result<Vec<Role>, AppError> {
-    let mut ids: Vec<String> = requested
-        .iter()
-        .map(|id| id.trim().to_string())
-        .filter(|id| !id.is_empty())
-        .collect();
-    ids.sort();
-    ids.dedup();
-    let found = role::find_many(conn, &ids)?;
-    if found.len() != ids.len() {
-        errors.add(
-            "role_ids",
-            "One of the chosen roles no longer exists. Reload the page and choose again.",
-        );
-        return Ok(found);
-    }
-    let role_ids: Vec<String> = found.iter().map(|r| r.id.clone()).collect();
-    let permissions = role::permissions_by_role(conn, &role_ids)?;
-    let refused: Vec<String> = found
-        .iter()
-        .filter(|r| !already_held.contains(&r.id))
-        .filter_map(|r| {
-            let perms = permissions.get(&r.id).map(Vec::as_slice).unwrap_or(&[]);
-            (!can_grant(&principal.permissions, r, perms)).then(|| {
-                format!(
-                    "“{}” (needs {})",
-                    r.name,
-                    missing_for(&principal.permissions, r, perms).join(", ")
-                )
-            })
-        })
-        .collect();
-    if !refused.is_empty() {
-        errors.add(
-            "role_ids",
-            format!(
-                "You can only give roles whose permissions you hold yourself. Not allowed: {}.",
-                refused.join("; ")
-            ),
-        );
-    }
-    Ok(found)
-}
-
 /// The inline role: named after the key when no name is given ("one role per system").
 fn inline_role(input: &KeyInput) -> Option<RoleInput> {
     input.new_role.clone().map(|mut new_role| {
@@ -193,7 +139,7 @@ pub async fn create(
         conn.transaction(|conn| {
             let mut errors = FieldErrors::default();
             let expires_at = check_details(&input, None, &mut errors);
-            let mut roles = check_roles(conn, &principal, &input.role_ids, &[], &mut errors)?;
+            let mut roles = check_grantable_roles(conn, &principal, &input.role_ids, &[], &mut errors)?;
             if let Some(new_role) = inline_role(&input) {
                 if let Some(created) = role_service::create_in(
                     conn,
@@ -280,7 +226,7 @@ pub async fn update(
             let expires_at = check_details(&input, existing.expires_at, &mut errors);
             let held_before = api_key::role_ids(conn, &key_id)?;
             let mut roles =
-                check_roles(conn, &principal, &input.role_ids, &held_before, &mut errors)?;
+                check_grantable_roles(conn, &principal, &input.role_ids, &held_before, &mut errors)?;
             // Roles the editor could not give are shown disabled, so they are not submitted: keep them.
             let kept_ids: Vec<String> = ungrantable(conn, &principal, &held_before)?;
             let kept = role::find_many(conn, &kept_ids)?;
@@ -327,27 +273,6 @@ pub async fn update(
         })
     })
     .await
-}
-
-/// The ids among `role_ids` that `principal` could not give.
-fn ungrantable(
-    conn: &mut DbConnection,
-    principal: &Principal,
-    role_ids: &[String],
-) -> Result<Vec<String>, AppError> {
-    let held = role::find_many(conn, role_ids)?;
-    let permissions = role::permissions_by_role(conn, role_ids)?;
-    Ok(held
-        .iter()
-        .filter(|r| {
-            !can_grant(
-                &principal.permissions,
-                r,
-                permissions.get(&r.id).map(Vec::as_slice).unwrap_or(&[]),
-            )
-        })
-        .map(|r| r.id.clone())
-        .collect())
 }
 
 /// Revokes a key for good: it stays listed, and never authenticates again.
@@ -441,14 +366,6 @@ fn key_change_summary(
     }
 }
 
-/// One permission a key holds, and the roles that give it.
-#[derive(Debug, Clone)]
-pub struct EffectivePermission {
-    pub name: String,
-    pub description: String,
-    pub granted_by: Vec<String>,
-}
-
 /// A key with everything its detail page shows.
 #[derive(Debug, Clone)]
 pub struct KeyDetail {
@@ -463,31 +380,7 @@ pub fn detail(conn: &mut DbConnection, key_id: &str) -> Result<KeyDetail, AppErr
     let key = api_key::find(conn, key_id)?.ok_or(AppError::NotFound)?;
     let role_ids = api_key::role_ids(conn, key_id)?;
     let roles = role::find_many(conn, &role_ids)?;
-    let by_role = role::permissions_by_role(conn, &role_ids)?;
-    let catalog = permission::list(conn)?;
-    let mut effective: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for held in &roles {
-        let names: Vec<String> = if held.grants_all {
-            catalog.iter().map(|p| p.name.clone()).collect()
-        } else {
-            by_role.get(&held.id).cloned().unwrap_or_default()
-        };
-        for name in names {
-            effective.entry(name).or_default().push(held.name.clone());
-        }
-    }
-    let effective = effective
-        .into_iter()
-        .map(|(name, granted_by)| EffectivePermission {
-            description: catalog
-                .iter()
-                .find(|p| p.name == name)
-                .map(|p| p.description.clone())
-                .unwrap_or_default(),
-            name,
-            granted_by,
-        })
-        .collect();
+    let effective = effective_permissions(conn, &roles)?;
     let creator_email = api_key::creator_email(conn, &key)?;
     Ok(KeyDetail {
         status: key.status_at(now()),
@@ -496,9 +389,4 @@ pub fn detail(conn: &mut DbConnection, key_id: &str) -> Result<KeyDetail, AppErr
         roles,
         effective,
     })
-}
-
-/// The display name of the user with this id (for "created by").
-pub fn user_label(conn: &mut DbConnection, user_id: &str) -> Result<Option<String>, AppError> {
-    Ok(user::find(conn, user_id)?.map(|u| u.email))
 }

@@ -1,9 +1,13 @@
 //! The operations people perform. Each owns its rules: permission check, validation, the write and its
 //! audit event in one transaction. Web handlers (and later API handlers) only parse and render.
 
+pub mod account;
 pub mod api_keys;
+pub mod audit_log;
+pub mod permission_catalog;
 pub mod roles;
 pub mod setup;
+pub mod team;
 pub mod sign_in;
 
 use std::collections::BTreeMap;

@@ -1,7 +1,7 @@
 //! Creating, changing and deleting roles, with the no-escalation rule: nobody puts into a role (or onto
 //! a key) a permission they do not hold themselves.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use diesel::Connection;
 
@@ -409,4 +409,101 @@ pub fn template_permissions(
         .filter(|p| template.slug != "read-only" || p.name.ends_with(".retrieve"))
         .map(|p| p.name.clone())
         .collect()
+}
+
+/// Loads the chosen roles and checks that each exists and may be given by `principal`. Roles already
+/// on the key (`already_held`) may stay even when the principal could not give them.
+pub fn check_grantable_roles(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    requested: &[String],
+    already_held: &[String],
+    errors: &mut FieldErrors,
+) -> Result<Vec<Role>, AppError> {
+    let mut ids: Vec<String> = requested
+        .iter()
+        .map(|id| id.trim().to_string())
+        .filter(|id| !id.is_empty())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let found = role::find_many(conn, &ids)?;
+    if found.len() != ids.len() {
+        errors.add(
+            "role_ids",
+            "One of the chosen roles no longer exists. Reload the page and choose again.",
+        );
+        return Ok(found);
+    }
+    let role_ids: Vec<String> = found.iter().map(|r| r.id.clone()).collect();
+    let permissions = role::permissions_by_role(conn, &role_ids)?;
+    let refused: Vec<String> = found
+        .iter()
+        .filter(|r| !already_held.contains(&r.id))
+        .filter_map(|r| {
+            let perms = permissions.get(&r.id).map(Vec::as_slice).unwrap_or(&[]);
+            (!can_grant(&principal.permissions, r, perms)).then(|| {
+                format!(
+                    "“{}” (needs {})",
+                    r.name,
+                    missing_for(&principal.permissions, r, perms).join(", ")
+                )
+            })
+        })
+        .collect();
+    if !refused.is_empty() {
+        errors.add(
+            "role_ids",
+            format!(
+                "You can only give roles whose permissions you hold yourself. Not allowed: {}.",
+                refused.join("; ")
+            ),
+        );
+    }
+    Ok(found)
+}
+
+/// The ids among `role_ids` that `principal` could not give.
+pub fn ungrantable(conn: &mut DbConnection, principal: &Principal, role_ids: &[String]) -> Result<Vec<String>, AppError> {
+    let held = role::find_many(conn, role_ids)?;
+    let permissions = role::permissions_by_role(conn, role_ids)?;
+    Ok(held
+        .iter()
+        .filter(|r| !can_grant(&principal.permissions, r, permissions.get(&r.id).map(Vec::as_slice).unwrap_or(&[])))
+        .map(|r| r.id.clone())
+        .collect())
+}
+
+/// One permission held through roles, and the roles that give it.
+#[derive(Debug, Clone)]
+pub struct EffectivePermission {
+    pub name: String,
+    pub description: String,
+    pub granted_by: Vec<String>,
+}
+
+/// The union of the roles' permissions (Admin: the whole catalog), each with the roles granting it.
+pub fn effective_permissions(conn: &mut DbConnection, roles: &[Role]) -> Result<Vec<EffectivePermission>, AppError> {
+    let role_ids: Vec<String> = roles.iter().map(|r| r.id.clone()).collect();
+    let by_role = role::permissions_by_role(conn, &role_ids)?;
+    let catalog = permission::list(conn)?;
+    let mut effective: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for held in roles {
+        let names: Vec<String> = if held.grants_all {
+            catalog.iter().map(|p| p.name.clone()).collect()
+        } else {
+            by_role.get(&held.id).cloned().unwrap_or_default()
+        };
+        for name in names {
+            effective.entry(name).or_default().push(held.name.clone());
+        }
+    }
+    Ok(effective
+        .into_iter()
+        .map(|(name, granted_by)| EffectivePermission {
+            description: catalog.iter().find(|p| p.name == name).map(|p| p.description.clone()).unwrap_or_default(),
+            name,
+            granted_by,
+        })
+        .collect())
 }

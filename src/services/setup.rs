@@ -89,7 +89,7 @@ impl AdminInput {
     }
 }
 
-fn looks_like_email(email: &str) -> bool {
+pub fn looks_like_email(email: &str) -> bool {
     let Some((local, domain)) = email.split_once('@') else {
         return false;
     };

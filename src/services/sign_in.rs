@@ -109,3 +109,23 @@ pub async fn sign_in(
         }
     }
 }
+
+/// Records a sign-out in the audit log.
+pub async fn record_sign_out(db: &Db, principal: &crate::auth::Principal) -> Result<(), AppError> {
+    let principal = principal.clone();
+    db.run(move |conn| {
+        audit::record(
+            conn,
+            audit::NewEvent {
+                actor: &principal.actor(),
+                action: "auth.signed-out",
+                target: Target { kind: "user", id: Some(principal.user_id.clone()), label: principal.email.clone() },
+                summary: String::new(),
+                ip_address: principal.ip.as_deref(),
+                outcome: audit::OUTCOME_SUCCESS,
+            },
+        )
+        .map_err(AppError::from)
+    })
+    .await
+}

@@ -106,7 +106,8 @@ pub async fn submit(
     )
 }
 
-pub async fn sign_out(session: Session) -> HttpResponse {
+pub async fn sign_out(principal: Principal, state: web::Data<AppState>, session: Session) -> Result<HttpResponse, AppError> {
+    sign_in::record_sign_out(&state.db, &principal).await?;
     auth_session::end(&session);
-    see_other("/login?signed_out=1")
+    Ok(see_other("/login?signed_out=1"))
 }

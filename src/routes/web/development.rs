@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::auth::catalog::{
     SERVICE_ACCOUNTS_CREATE, SERVICE_ACCOUNTS_DELETE, SERVICE_ACCOUNTS_UPDATE,
 };
-use crate::auth::session::{flash, stash_new_key, take_new_key, FlashKind};
+use crate::auth::session::{flash, stash_once, take_once, FlashKind, OneTimeSlot};
 use crate::auth::Principal;
 use crate::db::now;
 use crate::error::{forbidden_sentence, AppError};
@@ -19,8 +19,8 @@ use crate::models::api_key;
 use crate::routes::web::form::FormFields;
 use crate::routes::web::pickers::{InlineRoleDraft, RolesAccessField};
 use crate::routes::web::{render, see_other};
-use crate::services::api_keys::{self as key_service, EffectivePermission, Expiry, KeyInput};
-use crate::services::roles::{self as role_service, RoleInput, INLINE_ROLE_FIELDS};
+use crate::services::api_keys::{self as key_service, Expiry, KeyInput};
+use crate::services::roles::{self as role_service, EffectivePermission, RoleInput, INLINE_ROLE_FIELDS};
 use crate::services::{FieldErrors, FormError};
 use crate::startup::AppState;
 use crate::templates::{Layout, Section, ASSET_VERSION};
@@ -286,7 +286,7 @@ pub async fn create(
     let values = KeyFormValues::read(&fields);
     match key_service::create(&state.db, principal.clone(), values.to_input()).await {
         Ok(created) => {
-            stash_new_key(&session, &created.key.id, &created.secret)?;
+            stash_once(&session, OneTimeSlot::NewKey, &created.key.id, &created.secret)?;
             Ok(see_other(&format!(
                 "/development/keys/{}/created",
                 created.key.id
@@ -379,7 +379,7 @@ pub async fn created(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let key_id = path.into_inner();
-    let secret = take_new_key(&session, &key_id);
+    let secret = take_once(&session, OneTimeSlot::NewKey, &key_id);
     let lookup = key_id.clone();
     let key = state
         .db

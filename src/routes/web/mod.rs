@@ -1,12 +1,16 @@
 //! HTML pages and htmx fragments.
 
+pub mod account;
+pub mod audit;
 pub mod auth;
 pub mod console;
 pub mod development;
 pub mod form;
+pub mod permissions;
 pub mod pickers;
 pub mod roles;
 pub mod setup;
+pub mod team;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse};
@@ -41,4 +45,15 @@ pub fn render(page: impl Template, status: StatusCode) -> Result<HttpResponse, A
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .body(page.render()?))
+}
+
+/// The origin people use to reach the console, for links handed to someone else.
+pub fn public_origin(req: &HttpRequest, configured: Option<&str>) -> String {
+    match configured {
+        Some(origin) => origin.to_string(),
+        None => {
+            let info = req.connection_info();
+            format!("{}://{}", info.scheme(), info.host())
+        }
+    }
 }

@@ -94,12 +94,52 @@ pub struct RoleChoice {
     pub missing: String,
 }
 
+/// The list of roles to tick, shared by the key form and a team member's roles. Roles the user may
+/// not give are disabled with the reason.
+#[derive(Template)]
+#[template(path = "partials/role_checklist.html")]
+pub struct RoleChecklist {
+    pub roles: Vec<RoleChoice>,
+    pub error: Option<String>,
+}
+
+impl RoleChecklist {
+    pub fn new(catalog: &Catalog, principal: &Principal, checked_roles: &[String], error: Option<String>) -> Self {
+        let roles = catalog
+            .roles
+            .iter()
+            .map(|role| {
+                let permissions = catalog.permissions_of(&role.id);
+                let summary = if role.grants_all {
+                    "Every permission".to_string()
+                } else if !role.description.is_empty() {
+                    role.description.clone()
+                } else {
+                    match permissions.len() {
+                        0 => "No permissions".to_string(),
+                        1 => "1 permission".to_string(),
+                        n => format!("{n} permissions"),
+                    }
+                };
+                RoleChoice {
+                    id: role.id.clone(),
+                    name: role.name.clone(),
+                    summary,
+                    checked: checked_roles.contains(&role.id),
+                    grantable: can_grant(&principal.permissions, role, permissions),
+                    missing: missing_for(&principal.permissions, role, permissions).join(", "),
+                }
+            })
+            .collect();
+        Self { roles, error }
+    }
+}
+
 /// The "Roles & access" field of the key form; also the htmx fragment answered by inline role creation.
 #[derive(Template)]
 #[template(path = "partials/roles_access.html")]
 pub struct RolesAccessField {
-    pub roles: Vec<RoleChoice>,
-    pub error: Option<String>,
+    pub checklist: RoleChecklist,
     pub can_create_role: bool,
     pub create_role_reason: String,
     pub new_role_open: bool,
@@ -129,32 +169,6 @@ impl RolesAccessField {
         errors: &FieldErrors,
         notice: Option<String>,
     ) -> Self {
-        let roles = catalog
-            .roles
-            .iter()
-            .map(|role| {
-                let permissions = catalog.permissions_of(&role.id);
-                let summary = if role.grants_all {
-                    "Every permission".to_string()
-                } else if !role.description.is_empty() {
-                    role.description.clone()
-                } else {
-                    match permissions.len() {
-                        0 => "No permissions".to_string(),
-                        1 => "1 permission".to_string(),
-                        n => format!("{n} permissions"),
-                    }
-                };
-                RoleChoice {
-                    id: role.id.clone(),
-                    name: role.name.clone(),
-                    summary,
-                    checked: checked_roles.contains(&role.id),
-                    grantable: can_grant(&principal.permissions, role, permissions),
-                    missing: missing_for(&principal.permissions, role, permissions).join(", "),
-                }
-            })
-            .collect();
         let has_inline_error = [
             INLINE_ROLE_FIELDS.name,
             INLINE_ROLE_FIELDS.description,
@@ -163,8 +177,7 @@ impl RolesAccessField {
         .iter()
         .any(|f| errors.get(f).is_some());
         Self {
-            roles,
-            error: errors.get("role_ids").map(str::to_string),
+            checklist: RoleChecklist::new(catalog, principal, checked_roles, errors.get("role_ids").map(str::to_string)),
             can_create_role: principal.can(ROLES_CREATE),
             create_role_reason: forbidden_sentence(ROLES_CREATE),
             new_role_open: draft.open || has_inline_error,

@@ -1,0 +1,150 @@
+//! Reading the audit log: filters, pages, exports.
+
+use chrono::{Duration, NaiveDate};
+
+use crate::auth::catalog::AUDIT_LOG_RETRIEVE;
+use crate::auth::Principal;
+use crate::db::Db;
+use crate::error::AppError;
+use crate::models::audit::{self, AuditEvent, AuditFilter, Cursor};
+use crate::services::FieldErrors;
+
+pub const PAGE_SIZE: i64 = 50;
+/// The most rows one export holds; narrow the filters for more.
+pub const EXPORT_LIMIT: i64 = 100_000;
+
+/// The filters as typed in the tab's form (or the query string of an export).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct AuditQuery {
+    #[serde(default)]
+    pub actor: String,
+    #[serde(default)]
+    pub action: String,
+    #[serde(default)]
+    pub target: String,
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub until: String,
+    #[serde(default)]
+    pub after: String,
+}
+
+impl AuditQuery {
+    /// The filter, or messages for dates that are not dates.
+    pub fn filter(&self) -> Result<AuditFilter, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let text = |value: &str| Some(value.trim().to_string()).filter(|v| !v.is_empty());
+        let mut date = |field: &str, value: &str| match value.trim() {
+            "" => None,
+            given => match NaiveDate::parse_from_str(given, "%Y-%m-%d") {
+                Ok(day) => day.and_hms_opt(0, 0, 0),
+                Err(_) => {
+                    errors.add(field, "Enter the date as YYYY-MM-DD.");
+                    None
+                }
+            },
+        };
+        let from = date("from", &self.from);
+        // "until" is inclusive: events of that whole day are shown.
+        let until = date("until", &self.until).map(|day| day + Duration::days(1));
+        errors.into_result()?;
+        Ok(AuditFilter { actor: text(&self.actor), action: text(&self.action), target: text(&self.target), from, until })
+    }
+
+    /// The query string for the same filters (for export links and the next page).
+    pub fn to_query_string(&self) -> String {
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("actor", &self.actor)
+            .append_pair("action", &self.action)
+            .append_pair("target", &self.target)
+            .append_pair("from", &self.from)
+            .append_pair("until", &self.until)
+            .finish()
+    }
+}
+
+/// One page of events and the cursor of the next page, if there is one.
+pub async fn page(db: &Db, principal: &Principal, filter: AuditFilter, after: Option<Cursor>) -> Result<(Vec<AuditEvent>, Option<String>), AppError> {
+    principal.require(AUDIT_LOG_RETRIEVE)?;
+    let mut events = db.run(move |conn| Ok::<_, AppError>(audit::search(conn, &filter, after.as_ref(), PAGE_SIZE + 1)?)).await?;
+    let next = if events.len() as i64 > PAGE_SIZE {
+        events.truncate(PAGE_SIZE as usize);
+        events.last().map(|e| Cursor { occurred_at: e.occurred_at, id: e.id.clone() }.encode())
+    } else {
+        None
+    };
+    Ok((events, next))
+}
+
+pub async fn export(db: &Db, principal: &Principal, filter: AuditFilter) -> Result<Vec<AuditEvent>, AppError> {
+    principal.require(AUDIT_LOG_RETRIEVE)?;
+    db.run(move |conn| Ok::<_, AppError>(audit::search(conn, &filter, None, EXPORT_LIMIT)?)).await
+}
+
+/// The last events about one object, for its detail page (empty without `audit-log.retrieve`).
+pub async fn history(db: &Db, principal: &Principal, target_id: String) -> Result<Vec<AuditEvent>, AppError> {
+    if !principal.can(AUDIT_LOG_RETRIEVE) {
+        return Ok(Vec::new());
+    }
+    db.run(move |conn| Ok::<_, AppError>(audit::recent_for_target(conn, &target_id, 10)?)).await
+}
+
+/// Writes events as CSV. Cells that a spreadsheet would run as a formula are prefixed with `'`.
+pub fn to_csv(events: &[AuditEvent]) -> String {
+    let mut out = String::from("occurred_at,actor_kind,actor,action,target_kind,target,target_id,outcome,ip_address,summary\n");
+    for e in events {
+        let row = [
+            e.occurred_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+            e.actor_kind.clone(),
+            e.actor_label.clone(),
+            e.action.clone(),
+            e.target_kind.clone(),
+            e.target_label.clone(),
+            e.target_id.clone().unwrap_or_default(),
+            e.outcome.clone(),
+            e.ip_address.clone().unwrap_or_default(),
+            e.summary.clone(),
+        ];
+        out.push_str(&row.iter().map(|cell| csv_cell(cell)).collect::<Vec<_>>().join(","));
+        out.push('\n');
+    }
+    out
+}
+
+fn csv_cell(value: &str) -> String {
+    let guarded = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{value}") } else { value.to_string() };
+    if guarded.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", guarded.replace('"', "\"\""))
+    } else {
+        guarded
+    }
+}
+
+/// Actions offered in the filter's suggestions.
+pub const KNOWN_ACTIONS: &[&str] = &[
+    "access.denied",
+    "auth.signed-in",
+    "auth.signed-out",
+    "auth.sign-in-failed",
+    "permission.created",
+    "permission.deleted",
+    "permission.updated",
+    "role.created",
+    "role.deleted",
+    "role.updated",
+    "service-account.created",
+    "service-account.revoked",
+    "service-account.updated",
+    "setup.completed",
+    "user.created",
+    "user.deactivated",
+    "user.invitation-accepted",
+    "user.invited",
+    "user.password-changed",
+    "user.password-link-issued",
+    "user.password-reset",
+    "user.reactivated",
+    "user.roles-granted",
+    "user.roles-revoked",
+];

@@ -1,0 +1,117 @@
+//! Permissions the operator defines for their own systems (`documents.render`, `billing.refund`, …).
+//! Latchkey's own permissions are built in and read-only.
+
+use diesel::Connection;
+
+use crate::auth::catalog::{PERMISSIONS_CREATE, PERMISSIONS_DELETE, PERMISSIONS_UPDATE};
+use crate::auth::Principal;
+use crate::db::{Db, DbConnection};
+use crate::error::AppError;
+use crate::models::audit::{self, Target};
+use crate::models::permission::{self, Permission};
+use crate::services::{FieldErrors, FormError};
+
+pub const DESCRIPTION_MAX: usize = 200;
+pub const NAME_MAX: usize = 100;
+
+/// `resource.action`: lower-case letters, digits, `-` and `_`, exactly one dot.
+pub fn is_valid_name(name: &str) -> bool {
+    let part_ok = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    match name.split_once('.') {
+        Some((resource, action)) => part_ok(resource) && part_ok(action) && name.len() <= NAME_MAX,
+        None => false,
+    }
+}
+
+fn record(conn: &mut DbConnection, principal: &Principal, action: &str, name: &str, summary: String) -> Result<(), AppError> {
+    audit::record(
+        conn,
+        audit::NewEvent {
+            actor: &principal.actor(),
+            action,
+            target: Target { kind: "permission", id: Some(name.to_string()), label: name.to_string() },
+            summary,
+            ip_address: principal.ip.as_deref(),
+            outcome: audit::OUTCOME_SUCCESS,
+        },
+    )?;
+    Ok(())
+}
+
+fn check_description(description: &str, errors: &mut FieldErrors) {
+    if description.trim().chars().count() > DESCRIPTION_MAX {
+        errors.add("description", format!("Use at most {DESCRIPTION_MAX} characters."));
+    }
+}
+
+pub async fn create(db: &Db, principal: Principal, name: String, description: String) -> Result<Permission, FormError> {
+    principal.require(PERMISSIONS_CREATE)?;
+    db.run(move |conn| {
+        conn.transaction(|conn| {
+            let name = name.trim().to_string();
+            let mut errors = FieldErrors::default();
+            if !is_valid_name(&name) {
+                errors.add(
+                    "name",
+                    "Use the form resource.action: lower-case letters, digits, - and _, with one dot (for example documents.render).",
+                );
+            } else if permission::find(conn, &name)?.is_some() {
+                errors.add("name", format!("The permission {name} already exists."));
+            }
+            check_description(&description, &mut errors);
+            if !errors.is_empty() {
+                return Err(FormError::Invalid(errors));
+            }
+            permission::insert_custom(conn, &name, description.trim())?;
+            record(conn, &principal, "permission.created", &name, description.trim().to_string())?;
+            Ok(permission::find(conn, &name)?.ok_or(AppError::NotFound)?)
+        })
+    })
+    .await
+}
+
+pub async fn update(db: &Db, principal: Principal, name: String, description: String) -> Result<Permission, FormError> {
+    principal.require(PERMISSIONS_UPDATE)?;
+    db.run(move |conn| {
+        conn.transaction(|conn| {
+            let existing = permission::find(conn, &name)?.ok_or(AppError::NotFound)?;
+            if existing.is_builtin {
+                return Err(AppError::Conflict("Latchkey's own permissions are read-only.".into()).into());
+            }
+            let mut errors = FieldErrors::default();
+            check_description(&description, &mut errors);
+            if !errors.is_empty() {
+                return Err(FormError::Invalid(errors));
+            }
+            permission::update_description(conn, &name, description.trim())?;
+            record(conn, &principal, "permission.updated", &name, format!("description: {}", description.trim()))?;
+            Ok(permission::find(conn, &name)?.ok_or(AppError::NotFound)?)
+        })
+    })
+    .await
+}
+
+/// Deletes a permission and removes it from every role that uses it, in one transaction. Only someone
+/// who holds the permission may take it away from others.
+pub async fn delete(db: &Db, principal: Principal, name: String) -> Result<Vec<String>, AppError> {
+    principal.require(PERMISSIONS_DELETE)?;
+    db.run(move |conn| {
+        conn.transaction(|conn| {
+            let existing = permission::find(conn, &name)?.ok_or(AppError::NotFound)?;
+            if existing.is_builtin {
+                return Err(AppError::Conflict("Latchkey's own permissions cannot be deleted.".into()));
+            }
+            if !principal.can(&name) {
+                return Err(AppError::Conflict(format!(
+                    "You can only delete permissions you hold yourself; you do not hold {name}."
+                )));
+            }
+            let roles = permission::roles_using(conn, &name)?;
+            permission::delete(conn, &name)?;
+            let summary = if roles.is_empty() { "used by no role".to_string() } else { format!("removed from roles: {}", roles.join(", ")) };
+            record(conn, &principal, "permission.deleted", &name, summary)?;
+            Ok(roles)
+        })
+    })
+    .await
+}
