@@ -102,7 +102,12 @@ impl OneTimeSlot {
 }
 
 /// Holds a secret for the one page that shows it (the cookie is encrypted), tied to its object's id.
-pub fn stash_once(session: &Session, slot: OneTimeSlot, object_id: &str, secret: &str) -> Result<(), AppError> {
+pub fn stash_once(
+    session: &Session,
+    slot: OneTimeSlot,
+    object_id: &str,
+    secret: &str,
+) -> Result<(), AppError> {
     session.insert(slot.key(), (object_id.to_string(), secret.to_string()))?;
     Ok(())
 }

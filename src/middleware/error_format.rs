@@ -67,13 +67,19 @@ async fn record_denial<B>(res: &ServiceResponse<B>, permission: &str) {
     let outcome = state
         .db
         .run(move |conn| {
-            let actor = principal.as_ref().map_or(Actor::Anonymous, Principal::actor);
+            let actor = principal
+                .as_ref()
+                .map_or(Actor::Anonymous, Principal::actor);
             audit::record(
                 conn,
                 audit::NewEvent {
                     actor: &actor,
                     action: "access.denied",
-                    target: Target { kind: "route", id: None, label: attempt },
+                    target: Target {
+                        kind: "route",
+                        id: None,
+                        label: attempt,
+                    },
                     summary: format!("missing permission {permission}"),
                     ip_address: principal.as_ref().and_then(|p| p.ip.as_deref()),
                     outcome: audit::OUTCOME_DENIED,

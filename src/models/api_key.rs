@@ -222,7 +222,10 @@ pub fn revoke_created_by(conn: &mut DbConnection, user_id: &str) -> QueryResult<
             .filter(api_keys::created_by.eq(user_id))
             .filter(api_keys::revoked_at.is_null()),
     )
-    .set((api_keys::revoked_at.eq(Some(at)), api_keys::updated_at.eq(at)))
+    .set((
+        api_keys::revoked_at.eq(Some(at)),
+        api_keys::updated_at.eq(at),
+    ))
     .execute(conn)
 }
 

@@ -115,13 +115,21 @@ pub struct Cursor {
 
 impl Cursor {
     pub fn encode(&self) -> String {
-        format!("{}_{}", self.occurred_at.and_utc().timestamp_micros(), self.id)
+        format!(
+            "{}_{}",
+            self.occurred_at.and_utc().timestamp_micros(),
+            self.id
+        )
     }
 
     pub fn decode(text: &str) -> Option<Self> {
         let (micros, id) = text.split_once('_')?;
-        let occurred_at = chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?.naive_utc();
-        Some(Self { occurred_at, id: id.to_string() })
+        let occurred_at =
+            chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?.naive_utc();
+        Some(Self {
+            occurred_at,
+            id: id.to_string(),
+        })
     }
 }
 
@@ -132,15 +140,25 @@ pub fn search(
     after: Option<&Cursor>,
     limit: i64,
 ) -> QueryResult<Vec<AuditEvent>> {
-    let mut query = audit_events::table.select(AuditEvent::as_select()).into_boxed();
+    let mut query = audit_events::table
+        .select(AuditEvent::as_select())
+        .into_boxed();
     if let Some(actor) = &filter.actor {
-        query = query.filter(audit_events::actor_label.eq(actor.clone()).or(audit_events::actor_id.eq(actor.clone())));
+        query = query.filter(
+            audit_events::actor_label
+                .eq(actor.clone())
+                .or(audit_events::actor_id.eq(actor.clone())),
+        );
     }
     if let Some(action) = &filter.action {
         query = query.filter(audit_events::action.eq(action.clone()));
     }
     if let Some(target) = &filter.target {
-        query = query.filter(audit_events::target_label.eq(target.clone()).or(audit_events::target_id.eq(target.clone())));
+        query = query.filter(
+            audit_events::target_label
+                .eq(target.clone())
+                .or(audit_events::target_id.eq(target.clone())),
+        );
     }
     if let Some(from) = filter.from {
         query = query.filter(audit_events::occurred_at.ge(from));
@@ -152,7 +170,9 @@ pub fn search(
         query = query.filter(
             audit_events::occurred_at
                 .lt(cursor.occurred_at)
-                .or(audit_events::occurred_at.eq(cursor.occurred_at).and(audit_events::id.lt(cursor.id.clone()))),
+                .or(audit_events::occurred_at
+                    .eq(cursor.occurred_at)
+                    .and(audit_events::id.lt(cursor.id.clone()))),
         );
     }
     query
@@ -162,7 +182,11 @@ pub fn search(
 }
 
 /// The latest events about one object (a key's or a user's history).
-pub fn recent_for_target(conn: &mut DbConnection, target_id: &str, limit: i64) -> QueryResult<Vec<AuditEvent>> {
+pub fn recent_for_target(
+    conn: &mut DbConnection,
+    target_id: &str,
+    limit: i64,
+) -> QueryResult<Vec<AuditEvent>> {
     audit_events::table
         .filter(audit_events::target_id.eq(target_id))
         .order((audit_events::occurred_at.desc(), audit_events::id.desc()))

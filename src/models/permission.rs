@@ -93,7 +93,11 @@ pub fn insert_custom(conn: &mut DbConnection, name: &str, description: &str) -> 
         .map(|_| ())
 }
 
-pub fn update_description(conn: &mut DbConnection, name: &str, description: &str) -> QueryResult<()> {
+pub fn update_description(
+    conn: &mut DbConnection,
+    name: &str,
+    description: &str,
+) -> QueryResult<()> {
     diesel::update(permissions::table.find(name))
         .set(permissions::description.eq(description))
         .execute(conn)
@@ -102,8 +106,11 @@ pub fn update_description(conn: &mut DbConnection, name: &str, description: &str
 
 /// Removes a permission from every role, then from the catalog.
 pub fn delete(conn: &mut DbConnection, name: &str) -> QueryResult<()> {
-    diesel::delete(role_permissions::table.filter(role_permissions::permission_name.eq(name))).execute(conn)?;
-    diesel::delete(permissions::table.find(name)).execute(conn).map(|_| ())
+    diesel::delete(role_permissions::table.filter(role_permissions::permission_name.eq(name)))
+        .execute(conn)?;
+    diesel::delete(permissions::table.find(name))
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// The names of the roles that hold a permission.
@@ -117,7 +124,9 @@ pub fn roles_using(conn: &mut DbConnection, name: &str) -> QueryResult<Vec<Strin
 }
 
 /// How many roles use each permission.
-pub fn usage_counts(conn: &mut DbConnection) -> QueryResult<std::collections::HashMap<String, i64>> {
+pub fn usage_counts(
+    conn: &mut DbConnection,
+) -> QueryResult<std::collections::HashMap<String, i64>> {
     use diesel::dsl::count_star;
     let rows: Vec<(String, i64)> = role_permissions::table
         .group_by(role_permissions::permission_name)

@@ -128,7 +128,10 @@ pub fn set_password(conn: &mut DbConnection, id: &str, password_hash: &str) -> Q
 }
 
 pub fn find_many(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<User>> {
-    users::table.filter(users::id.eq_any(ids)).select(User::as_select()).load(conn)
+    users::table
+        .filter(users::id.eq_any(ids))
+        .select(User::as_select())
+        .load(conn)
 }
 
 /// A page of users ordered by email.
@@ -161,15 +164,24 @@ pub fn roles_of_users(
         .order(roles::name_key.asc())
         .select((user_roles::user_id, roles::id, roles::name))
         .load(conn)?;
-    let mut by_user: std::collections::HashMap<String, Vec<(String, String)>> = std::collections::HashMap::new();
+    let mut by_user: std::collections::HashMap<String, Vec<(String, String)>> =
+        std::collections::HashMap::new();
     for (user_id, role_id, role_name) in rows {
-        by_user.entry(user_id).or_default().push((role_id, role_name));
+        by_user
+            .entry(user_id)
+            .or_default()
+            .push((role_id, role_name));
     }
     Ok(by_user)
 }
 
 /// Replaces a user's roles; `granted_by` is recorded on the roles added now.
-pub fn set_roles(conn: &mut DbConnection, user_id: &str, role_ids: &[String], granted_by: &str) -> QueryResult<()> {
+pub fn set_roles(
+    conn: &mut DbConnection,
+    user_id: &str,
+    role_ids: &[String],
+    granted_by: &str,
+) -> QueryResult<()> {
     let current = self::role_ids(conn, user_id)?;
     let removed: Vec<&String> = current.iter().filter(|id| !role_ids.contains(id)).collect();
     diesel::delete(

@@ -59,9 +59,13 @@ pub fn find_usable(conn: &mut DbConnection, token_hash: &str) -> QueryResult<Opt
 
 /// Marks a link used; returns false when it was already used (a second click, or a race).
 pub fn mark_used(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
-    let updated = diesel::update(user_tokens::table.find(id).filter(user_tokens::used_at.is_null()))
-        .set(user_tokens::used_at.eq(Some(now())))
-        .execute(conn)?;
+    let updated = diesel::update(
+        user_tokens::table
+            .find(id)
+            .filter(user_tokens::used_at.is_null()),
+    )
+    .set(user_tokens::used_at.eq(Some(now())))
+    .execute(conn)?;
     Ok(updated == 1)
 }
 

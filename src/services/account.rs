@@ -12,7 +12,9 @@ use crate::models::user::{self, User, STATUS_DEACTIVATED};
 use crate::models::user_token::{self, UserToken};
 use crate::services::{FieldErrors, FormError};
 
-fn hash_off_thread(new_password: String) -> impl std::future::Future<Output = Result<String, AppError>> {
+fn hash_off_thread(
+    new_password: String,
+) -> impl std::future::Future<Output = Result<String, AppError>> {
     async move {
         actix_web::web::block(move || password::hash(&new_password))
             .await
@@ -20,7 +22,12 @@ fn hash_off_thread(new_password: String) -> impl std::future::Future<Output = Re
     }
 }
 
-fn check_new_password(new_password: &str, confirmation: &str, email: &str, errors: &mut FieldErrors) {
+fn check_new_password(
+    new_password: &str,
+    confirmation: &str,
+    email: &str,
+    errors: &mut FieldErrors,
+) {
     if let Err(message) = password::check_strength(new_password, email) {
         errors.add("password", message);
     } else if new_password != confirmation {
@@ -38,7 +45,9 @@ pub async fn change_password(
     confirmation: String,
 ) -> Result<User, FormError> {
     let user_id = principal.user_id.clone();
-    let found = db.run(move |conn| user::find(conn, &user_id)?.ok_or(AppError::NotFound)).await?;
+    let found = db
+        .run(move |conn| user::find(conn, &user_id)?.ok_or(AppError::NotFound))
+        .await?;
     let stored = found.password_hash.clone();
     let current_ok = actix_web::web::block(move || password::verify(&current, stored.as_deref()))
         .await
@@ -60,7 +69,11 @@ pub async fn change_password(
                 audit::NewEvent {
                     actor: &principal.actor(),
                     action: "user.password-changed",
-                    target: Target { kind: "user", id: Some(found.id.clone()), label: found.email.clone() },
+                    target: Target {
+                        kind: "user",
+                        id: Some(found.id.clone()),
+                        label: found.email.clone(),
+                    },
                     summary: "other sessions ended".into(),
                     ip_address: principal.ip.as_deref(),
                     outcome: audit::OUTCOME_SUCCESS,
@@ -107,13 +120,24 @@ pub async fn redeem_link(
                 return Err(AppError::NotFound.into());
             }
             user::set_password(conn, &holder.id, &hash)?;
-            let action = if link.purpose == user_token::PURPOSE_INVITE { "user.invitation-accepted" } else { "user.password-reset" };
+            let action = if link.purpose == user_token::PURPOSE_INVITE {
+                "user.invitation-accepted"
+            } else {
+                "user.password-reset"
+            };
             audit::record(
                 conn,
                 audit::NewEvent {
-                    actor: &Actor::User { id: holder.id.clone(), label: holder.email.clone() },
+                    actor: &Actor::User {
+                        id: holder.id.clone(),
+                        label: holder.email.clone(),
+                    },
                     action,
-                    target: Target { kind: "user", id: Some(holder.id.clone()), label: holder.email.clone() },
+                    target: Target {
+                        kind: "user",
+                        id: Some(holder.id.clone()),
+                        label: holder.email.clone(),
+                    },
                     summary: "password set with a one-time link".into(),
                     ip_address: ip.as_deref(),
                     outcome: audit::OUTCOME_SUCCESS,

@@ -15,8 +15,8 @@ use crate::models::api_key::{self, ApiKey, KeyStatus, NewApiKey};
 use crate::models::audit::{self, Target};
 use crate::models::role::{self, Role};
 use crate::services::roles::{
-    self as role_service, check_grantable_roles, effective_permissions, ungrantable, EffectivePermission, RoleInput,
-    INLINE_ROLE_FIELDS,
+    self as role_service, check_grantable_roles, effective_permissions, ungrantable,
+    EffectivePermission, RoleInput, INLINE_ROLE_FIELDS,
 };
 use crate::services::{FieldErrors, FormError};
 
@@ -139,7 +139,8 @@ pub async fn create(
         conn.transaction(|conn| {
             let mut errors = FieldErrors::default();
             let expires_at = check_details(&input, None, &mut errors);
-            let mut roles = check_grantable_roles(conn, &principal, &input.role_ids, &[], &mut errors)?;
+            let mut roles =
+                check_grantable_roles(conn, &principal, &input.role_ids, &[], &mut errors)?;
             if let Some(new_role) = inline_role(&input) {
                 if let Some(created) = role_service::create_in(
                     conn,
@@ -225,8 +226,13 @@ pub async fn update(
             let mut errors = FieldErrors::default();
             let expires_at = check_details(&input, existing.expires_at, &mut errors);
             let held_before = api_key::role_ids(conn, &key_id)?;
-            let mut roles =
-                check_grantable_roles(conn, &principal, &input.role_ids, &held_before, &mut errors)?;
+            let mut roles = check_grantable_roles(
+                conn,
+                &principal,
+                &input.role_ids,
+                &held_before,
+                &mut errors,
+            )?;
             // Roles the editor could not give are shown disabled, so they are not submitted: keep them.
             let kept_ids: Vec<String> = ungrantable(conn, &principal, &held_before)?;
             let kept = role::find_many(conn, &kept_ids)?;

@@ -49,7 +49,13 @@ impl AuditQuery {
         // "until" is inclusive: events of that whole day are shown.
         let until = date("until", &self.until).map(|day| day + Duration::days(1));
         errors.into_result()?;
-        Ok(AuditFilter { actor: text(&self.actor), action: text(&self.action), target: text(&self.target), from, until })
+        Ok(AuditFilter {
+            actor: text(&self.actor),
+            action: text(&self.action),
+            target: text(&self.target),
+            from,
+            until,
+        })
     }
 
     /// The query string for the same filters (for export links and the next page).
@@ -65,29 +71,54 @@ impl AuditQuery {
 }
 
 /// One page of events and the cursor of the next page, if there is one.
-pub async fn page(db: &Db, principal: &Principal, filter: AuditFilter, after: Option<Cursor>) -> Result<(Vec<AuditEvent>, Option<String>), AppError> {
+pub async fn page(
+    db: &Db,
+    principal: &Principal,
+    filter: AuditFilter,
+    after: Option<Cursor>,
+) -> Result<(Vec<AuditEvent>, Option<String>), AppError> {
     principal.require(AUDIT_LOG_RETRIEVE)?;
-    let mut events = db.run(move |conn| Ok::<_, AppError>(audit::search(conn, &filter, after.as_ref(), PAGE_SIZE + 1)?)).await?;
+    let mut events = db
+        .run(move |conn| {
+            Ok::<_, AppError>(audit::search(conn, &filter, after.as_ref(), PAGE_SIZE + 1)?)
+        })
+        .await?;
     let next = if events.len() as i64 > PAGE_SIZE {
         events.truncate(PAGE_SIZE as usize);
-        events.last().map(|e| Cursor { occurred_at: e.occurred_at, id: e.id.clone() }.encode())
+        events.last().map(|e| {
+            Cursor {
+                occurred_at: e.occurred_at,
+                id: e.id.clone(),
+            }
+            .encode()
+        })
     } else {
         None
     };
     Ok((events, next))
 }
 
-pub async fn export(db: &Db, principal: &Principal, filter: AuditFilter) -> Result<Vec<AuditEvent>, AppError> {
+pub async fn export(
+    db: &Db,
+    principal: &Principal,
+    filter: AuditFilter,
+) -> Result<Vec<AuditEvent>, AppError> {
     principal.require(AUDIT_LOG_RETRIEVE)?;
-    db.run(move |conn| Ok::<_, AppError>(audit::search(conn, &filter, None, EXPORT_LIMIT)?)).await
+    db.run(move |conn| Ok::<_, AppError>(audit::search(conn, &filter, None, EXPORT_LIMIT)?))
+        .await
 }
 
 /// The last events about one object, for its detail page (empty without `audit-log.retrieve`).
-pub async fn history(db: &Db, principal: &Principal, target_id: String) -> Result<Vec<AuditEvent>, AppError> {
+pub async fn history(
+    db: &Db,
+    principal: &Principal,
+    target_id: String,
+) -> Result<Vec<AuditEvent>, AppError> {
     if !principal.can(AUDIT_LOG_RETRIEVE) {
         return Ok(Vec::new());
     }
-    db.run(move |conn| Ok::<_, AppError>(audit::recent_for_target(conn, &target_id, 10)?)).await
+    db.run(move |conn| Ok::<_, AppError>(audit::recent_for_target(conn, &target_id, 10)?))
+        .await
 }
 
 /// Writes events as CSV. Cells that a spreadsheet would run as a formula are prefixed with `'`.
@@ -106,14 +137,23 @@ pub fn to_csv(events: &[AuditEvent]) -> String {
             e.ip_address.clone().unwrap_or_default(),
             e.summary.clone(),
         ];
-        out.push_str(&row.iter().map(|cell| csv_cell(cell)).collect::<Vec<_>>().join(","));
+        out.push_str(
+            &row.iter()
+                .map(|cell| csv_cell(cell))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
         out.push('\n');
     }
     out
 }
 
 fn csv_cell(value: &str) -> String {
-    let guarded = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{value}") } else { value.to_string() };
+    let guarded = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_string()
+    };
     if guarded.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", guarded.replace('"', "\"\""))
     } else {

@@ -7,8 +7,8 @@ pub mod audit_log;
 pub mod permission_catalog;
 pub mod roles;
 pub mod setup;
-pub mod team;
 pub mod sign_in;
+pub mod team;
 
 use std::collections::BTreeMap;
 

@@ -16,20 +16,35 @@ pub const NAME_MAX: usize = 100;
 
 /// `resource.action`: lower-case letters, digits, `-` and `_`, exactly one dot.
 pub fn is_valid_name(name: &str) -> bool {
-    let part_ok = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    let part_ok = |part: &str| {
+        !part.is_empty()
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    };
     match name.split_once('.') {
         Some((resource, action)) => part_ok(resource) && part_ok(action) && name.len() <= NAME_MAX,
         None => false,
     }
 }
 
-fn record(conn: &mut DbConnection, principal: &Principal, action: &str, name: &str, summary: String) -> Result<(), AppError> {
+fn record(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    action: &str,
+    name: &str,
+    summary: String,
+) -> Result<(), AppError> {
     audit::record(
         conn,
         audit::NewEvent {
             actor: &principal.actor(),
             action,
-            target: Target { kind: "permission", id: Some(name.to_string()), label: name.to_string() },
+            target: Target {
+                kind: "permission",
+                id: Some(name.to_string()),
+                label: name.to_string(),
+            },
             summary,
             ip_address: principal.ip.as_deref(),
             outcome: audit::OUTCOME_SUCCESS,
@@ -40,11 +55,19 @@ fn record(conn: &mut DbConnection, principal: &Principal, action: &str, name: &s
 
 fn check_description(description: &str, errors: &mut FieldErrors) {
     if description.trim().chars().count() > DESCRIPTION_MAX {
-        errors.add("description", format!("Use at most {DESCRIPTION_MAX} characters."));
+        errors.add(
+            "description",
+            format!("Use at most {DESCRIPTION_MAX} characters."),
+        );
     }
 }
 
-pub async fn create(db: &Db, principal: Principal, name: String, description: String) -> Result<Permission, FormError> {
+pub async fn create(
+    db: &Db,
+    principal: Principal,
+    name: String,
+    description: String,
+) -> Result<Permission, FormError> {
     principal.require(PERMISSIONS_CREATE)?;
     db.run(move |conn| {
         conn.transaction(|conn| {
@@ -70,13 +93,20 @@ pub async fn create(db: &Db, principal: Principal, name: String, description: St
     .await
 }
 
-pub async fn update(db: &Db, principal: Principal, name: String, description: String) -> Result<Permission, FormError> {
+pub async fn update(
+    db: &Db,
+    principal: Principal,
+    name: String,
+    description: String,
+) -> Result<Permission, FormError> {
     principal.require(PERMISSIONS_UPDATE)?;
     db.run(move |conn| {
         conn.transaction(|conn| {
             let existing = permission::find(conn, &name)?.ok_or(AppError::NotFound)?;
             if existing.is_builtin {
-                return Err(AppError::Conflict("Latchkey's own permissions are read-only.".into()).into());
+                return Err(
+                    AppError::Conflict("Latchkey's own permissions are read-only.".into()).into(),
+                );
             }
             let mut errors = FieldErrors::default();
             check_description(&description, &mut errors);
@@ -84,7 +114,13 @@ pub async fn update(db: &Db, principal: Principal, name: String, description: St
                 return Err(FormError::Invalid(errors));
             }
             permission::update_description(conn, &name, description.trim())?;
-            record(conn, &principal, "permission.updated", &name, format!("description: {}", description.trim()))?;
+            record(
+                conn,
+                &principal,
+                "permission.updated",
+                &name,
+                format!("description: {}", description.trim()),
+            )?;
             Ok(permission::find(conn, &name)?.ok_or(AppError::NotFound)?)
         })
     })
@@ -99,7 +135,9 @@ pub async fn delete(db: &Db, principal: Principal, name: String) -> Result<Vec<S
         conn.transaction(|conn| {
             let existing = permission::find(conn, &name)?.ok_or(AppError::NotFound)?;
             if existing.is_builtin {
-                return Err(AppError::Conflict("Latchkey's own permissions cannot be deleted.".into()));
+                return Err(AppError::Conflict(
+                    "Latchkey's own permissions cannot be deleted.".into(),
+                ));
             }
             if !principal.can(&name) {
                 return Err(AppError::Conflict(format!(
@@ -108,7 +146,11 @@ pub async fn delete(db: &Db, principal: Principal, name: String) -> Result<Vec<S
             }
             let roles = permission::roles_using(conn, &name)?;
             permission::delete(conn, &name)?;
-            let summary = if roles.is_empty() { "used by no role".to_string() } else { format!("removed from roles: {}", roles.join(", ")) };
+            let summary = if roles.is_empty() {
+                "used by no role".to_string()
+            } else {
+                format!("removed from roles: {}", roles.join(", "))
+            };
             record(conn, &principal, "permission.deleted", &name, summary)?;
             Ok(roles)
         })

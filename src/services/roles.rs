@@ -464,12 +464,22 @@ pub fn check_grantable_roles(
 }
 
 /// The ids among `role_ids` that `principal` could not give.
-pub fn ungrantable(conn: &mut DbConnection, principal: &Principal, role_ids: &[String]) -> Result<Vec<String>, AppError> {
+pub fn ungrantable(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    role_ids: &[String],
+) -> Result<Vec<String>, AppError> {
     let held = role::find_many(conn, role_ids)?;
     let permissions = role::permissions_by_role(conn, role_ids)?;
     Ok(held
         .iter()
-        .filter(|r| !can_grant(&principal.permissions, r, permissions.get(&r.id).map(Vec::as_slice).unwrap_or(&[])))
+        .filter(|r| {
+            !can_grant(
+                &principal.permissions,
+                r,
+                permissions.get(&r.id).map(Vec::as_slice).unwrap_or(&[]),
+            )
+        })
         .map(|r| r.id.clone())
         .collect())
 }
@@ -483,7 +493,10 @@ pub struct EffectivePermission {
 }
 
 /// The union of the roles' permissions (Admin: the whole catalog), each with the roles granting it.
-pub fn effective_permissions(conn: &mut DbConnection, roles: &[Role]) -> Result<Vec<EffectivePermission>, AppError> {
+pub fn effective_permissions(
+    conn: &mut DbConnection,
+    roles: &[Role],
+) -> Result<Vec<EffectivePermission>, AppError> {
     let role_ids: Vec<String> = roles.iter().map(|r| r.id.clone()).collect();
     let by_role = role::permissions_by_role(conn, &role_ids)?;
     let catalog = permission::list(conn)?;
@@ -501,7 +514,11 @@ pub fn effective_permissions(conn: &mut DbConnection, roles: &[Role]) -> Result<
     Ok(effective
         .into_iter()
         .map(|(name, granted_by)| EffectivePermission {
-            description: catalog.iter().find(|p| p.name == name).map(|p| p.description.clone()).unwrap_or_default(),
+            description: catalog
+                .iter()
+                .find(|p| p.name == name)
+                .map(|p| p.description.clone())
+                .unwrap_or_default(),
             name,
             granted_by,
         })

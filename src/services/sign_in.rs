@@ -119,7 +119,11 @@ pub async fn record_sign_out(db: &Db, principal: &crate::auth::Principal) -> Res
             audit::NewEvent {
                 actor: &principal.actor(),
                 action: "auth.signed-out",
-                target: Target { kind: "user", id: Some(principal.user_id.clone()), label: principal.email.clone() },
+                target: Target {
+                    kind: "user",
+                    id: Some(principal.user_id.clone()),
+                    label: principal.email.clone(),
+                },
                 summary: String::new(),
                 ip_address: principal.ip.as_deref(),
                 outcome: audit::OUTCOME_SUCCESS,

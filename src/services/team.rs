@@ -34,13 +34,23 @@ pub struct IssuedLink {
 }
 
 /// Records a successful change to a person in the audit log.
-fn record(conn: &mut DbConnection, principal: &Principal, action: &str, target: &User, summary: String) -> Result<(), AppError> {
+fn record(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    action: &str,
+    target: &User,
+    summary: String,
+) -> Result<(), AppError> {
     audit::record(
         conn,
         audit::NewEvent {
             actor: &principal.actor(),
             action,
-            target: Target { kind: "user", id: Some(target.id.clone()), label: target.email.clone() },
+            target: Target {
+                kind: "user",
+                id: Some(target.id.clone()),
+                label: target.email.clone(),
+            },
             summary,
             ip_address: principal.ip.as_deref(),
             outcome: audit::OUTCOME_SUCCESS,
@@ -53,11 +63,19 @@ fn role_names(roles: &[Role]) -> String {
     if roles.is_empty() {
         "none".into()
     } else {
-        roles.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", ")
+        roles
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
-pub async fn invite(db: &Db, principal: Principal, input: InviteInput) -> Result<IssuedLink, FormError> {
+pub async fn invite(
+    db: &Db,
+    principal: Principal,
+    input: InviteInput,
+) -> Result<IssuedLink, FormError> {
     principal.require(USERS_CREATE)?;
     db.run(move |conn| {
         conn.transaction(|conn| {
@@ -99,10 +117,26 @@ pub async fn invite(db: &Db, principal: Principal, input: InviteInput) -> Result
             let role_ids: Vec<String> = roles.iter().map(|r| r.id.clone()).collect();
             user::set_roles(conn, &id, &role_ids, &principal.user_id)?;
             let token = random_hex(32);
-            user_token::issue(conn, &id, user_token::PURPOSE_INVITE, &sha256_hex(&token), &principal.user_id, at + Duration::days(INVITE_DAYS))?;
+            user_token::issue(
+                conn,
+                &id,
+                user_token::PURPOSE_INVITE,
+                &sha256_hex(&token),
+                &principal.user_id,
+                at + Duration::days(INVITE_DAYS),
+            )?;
             let invited = user::find(conn, &id)?.ok_or(AppError::NotFound)?;
-            record(conn, &principal, "user.invited", &invited, format!("roles: {}", role_names(&roles)))?;
-            Ok(IssuedLink { user: invited, token })
+            record(
+                conn,
+                &principal,
+                "user.invited",
+                &invited,
+                format!("roles: {}", role_names(&roles)),
+            )?;
+            Ok(IssuedLink {
+                user: invited,
+                token,
+            })
         })
     })
     .await
@@ -110,7 +144,12 @@ pub async fn invite(db: &Db, principal: Principal, input: InviteInput) -> Result
 
 /// Refuses to act on someone who holds a role the principal could not give: that would take away (or
 /// take over) more than the principal could grant.
-fn require_outranks(conn: &mut DbConnection, principal: &Principal, target: &User, what: &str) -> Result<(), AppError> {
+fn require_outranks(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    target: &User,
+    what: &str,
+) -> Result<(), AppError> {
     let held = user::role_ids(conn, &target.id)?;
     let beyond = ungrantable(conn, principal, &held)?;
     if beyond.is_empty() {
@@ -126,7 +165,11 @@ fn require_outranks(conn: &mut DbConnection, principal: &Principal, target: &Use
 
 /// True when `user_id` is the only active holder of the Admin role.
 fn is_last_admin(conn: &mut DbConnection, target: &User) -> Result<bool, AppError> {
-    if !target.is_active() || !user::role_ids(conn, &target.id)?.iter().any(|r| r == ADMIN_ROLE_ID) {
+    if !target.is_active()
+        || !user::role_ids(conn, &target.id)?
+            .iter()
+            .any(|r| r == ADMIN_ROLE_ID)
+    {
         return Ok(false);
     }
     Ok(user::count_active_holders(conn, ADMIN_ROLE_ID)? <= 1)
@@ -135,14 +178,20 @@ fn is_last_admin(conn: &mut DbConnection, target: &User) -> Result<bool, AppErro
 const LAST_ADMIN: &str = "is the last active administrator. Give the Admin role to someone else first, so that someone can always manage Latchkey.";
 
 /// Grants and revokes a user's roles. Roles the granter could not give are kept as they are.
-pub async fn set_roles(db: &Db, principal: Principal, user_id: String, requested: Vec<String>) -> Result<User, FormError> {
+pub async fn set_roles(
+    db: &Db,
+    principal: Principal,
+    user_id: String,
+    requested: Vec<String>,
+) -> Result<User, FormError> {
     principal.require(USERS_UPDATE)?;
     db.run(move |conn| {
         conn.transaction(|conn| {
             let target = user::find(conn, &user_id)?.ok_or(AppError::NotFound)?;
             let before = user::role_ids(conn, &user_id)?;
             let mut errors = FieldErrors::default();
-            let mut roles = check_grantable_roles(conn, &principal, &requested, &before, &mut errors)?;
+            let mut roles =
+                check_grantable_roles(conn, &principal, &requested, &before, &mut errors)?;
             let kept_ids = ungrantable(conn, &principal, &before)?;
             let kept = role::find_many(conn, &kept_ids)?;
             for role_kept in kept {
@@ -151,24 +200,53 @@ pub async fn set_roles(db: &Db, principal: Principal, user_id: String, requested
                 }
             }
             let after: Vec<String> = roles.iter().map(|r| r.id.clone()).collect();
-            if before.iter().any(|r| r == ADMIN_ROLE_ID) && !after.iter().any(|r| r == ADMIN_ROLE_ID) && is_last_admin(conn, &target)? {
+            if before.iter().any(|r| r == ADMIN_ROLE_ID)
+                && !after.iter().any(|r| r == ADMIN_ROLE_ID)
+                && is_last_admin(conn, &target)?
+            {
                 errors.add("role_ids", format!("{} {LAST_ADMIN}", target.email));
             }
             if !errors.is_empty() {
                 return Err(FormError::Invalid(errors));
             }
             user::set_roles(conn, &user_id, &after, &principal.user_id)?;
-            let granted: Vec<Role> = roles.iter().filter(|r| !before.contains(&r.id)).cloned().collect();
-            let revoked_ids: Vec<String> = before.iter().filter(|id| !after.contains(id)).cloned().collect();
+            let granted: Vec<Role> = roles
+                .iter()
+                .filter(|r| !before.contains(&r.id))
+                .cloned()
+                .collect();
+            let revoked_ids: Vec<String> = before
+                .iter()
+                .filter(|id| !after.contains(id))
+                .cloned()
+                .collect();
             let revoked = role::find_many(conn, &revoked_ids)?;
             if !granted.is_empty() {
-                record(conn, &principal, "user.roles-granted", &target, format!("granted: {}", role_names(&granted)))?;
+                record(
+                    conn,
+                    &principal,
+                    "user.roles-granted",
+                    &target,
+                    format!("granted: {}", role_names(&granted)),
+                )?;
             }
             if !revoked.is_empty() {
-                record(conn, &principal, "user.roles-revoked", &target, format!("revoked: {}", role_names(&revoked)))?;
+                record(
+                    conn,
+                    &principal,
+                    "user.roles-revoked",
+                    &target,
+                    format!("revoked: {}", role_names(&revoked)),
+                )?;
             }
             if granted.is_empty() && revoked.is_empty() {
-                record(conn, &principal, "user.roles-granted", &target, "no change".into())?;
+                record(
+                    conn,
+                    &principal,
+                    "user.roles-granted",
+                    &target,
+                    "no change".into(),
+                )?;
             }
             Ok(target)
         })
@@ -178,16 +256,26 @@ pub async fn set_roles(db: &Db, principal: Principal, user_id: String, requested
 
 /// Deactivates a person: signed out at their next request, unable to sign in. Their keys keep working
 /// (keys belong to the organisation) unless `revoke_keys` asks to revoke the ones they created.
-pub async fn deactivate(db: &Db, principal: Principal, user_id: String, revoke_keys: bool) -> Result<(User, usize), AppError> {
+pub async fn deactivate(
+    db: &Db,
+    principal: Principal,
+    user_id: String,
+    revoke_keys: bool,
+) -> Result<(User, usize), AppError> {
     principal.require(USERS_DELETE)?;
     db.run(move |conn| {
         conn.transaction(|conn| {
             let target = user::find(conn, &user_id)?.ok_or(AppError::NotFound)?;
             if target.id == principal.user_id {
-                return Err(AppError::Conflict("You cannot deactivate your own account. Ask another administrator.".into()));
+                return Err(AppError::Conflict(
+                    "You cannot deactivate your own account. Ask another administrator.".into(),
+                ));
             }
             if target.status == STATUS_DEACTIVATED {
-                return Err(AppError::Conflict(format!("{} is already deactivated.", target.email)));
+                return Err(AppError::Conflict(format!(
+                    "{} is already deactivated.",
+                    target.email
+                )));
             }
             require_outranks(conn, &principal, &target, "deactivate")?;
             if is_last_admin(conn, &target)? {
@@ -195,7 +283,11 @@ pub async fn deactivate(db: &Db, principal: Principal, user_id: String, revoke_k
             }
             user::set_status(conn, &user_id, STATUS_DEACTIVATED)?;
             user_token::retire_unused(conn, &user_id)?;
-            let revoked = if revoke_keys { api_key::revoke_created_by(conn, &user_id)? } else { 0 };
+            let revoked = if revoke_keys {
+                api_key::revoke_created_by(conn, &user_id)?
+            } else {
+                0
+            };
             let summary = if revoke_keys {
                 format!("signed out; {revoked} API keys they created were revoked")
             } else {
@@ -214,12 +306,25 @@ pub async fn reactivate(db: &Db, principal: Principal, user_id: String) -> Resul
         conn.transaction(|conn| {
             let target = user::find(conn, &user_id)?.ok_or(AppError::NotFound)?;
             if target.status != STATUS_DEACTIVATED {
-                return Err(AppError::Conflict(format!("{} is not deactivated.", target.email)));
+                return Err(AppError::Conflict(format!(
+                    "{} is not deactivated.",
+                    target.email
+                )));
             }
             require_outranks(conn, &principal, &target, "reactivate")?;
-            let status = if target.password_hash.is_some() { STATUS_ACTIVE } else { STATUS_INVITED };
+            let status = if target.password_hash.is_some() {
+                STATUS_ACTIVE
+            } else {
+                STATUS_INVITED
+            };
             user::set_status(conn, &user_id, status)?;
-            record(conn, &principal, "user.reactivated", &target, format!("status: {status}"))?;
+            record(
+                conn,
+                &principal,
+                "user.reactivated",
+                &target,
+                format!("status: {status}"),
+            )?;
             Ok(target)
         })
     })
@@ -227,24 +332,53 @@ pub async fn reactivate(db: &Db, principal: Principal, user_id: String) -> Resul
 }
 
 /// A one-time link (24 hours) that lets the person choose a new password.
-pub async fn issue_reset_link(db: &Db, principal: Principal, user_id: String) -> Result<IssuedLink, AppError> {
+pub async fn issue_reset_link(
+    db: &Db,
+    principal: Principal,
+    user_id: String,
+) -> Result<IssuedLink, AppError> {
     principal.require(USERS_UPDATE)?;
     db.run(move |conn| {
         conn.transaction(|conn| {
             let target = user::find(conn, &user_id)?.ok_or(AppError::NotFound)?;
             if target.status == STATUS_DEACTIVATED {
-                return Err(AppError::Conflict(format!("{} is deactivated. Reactivate them first.", target.email)));
+                return Err(AppError::Conflict(format!(
+                    "{} is deactivated. Reactivate them first.",
+                    target.email
+                )));
             }
             require_outranks(conn, &principal, &target, "reset the password of")?;
             let token = random_hex(32);
             let (purpose, expires) = if target.status == STATUS_INVITED {
-                (user_token::PURPOSE_INVITE, now() + Duration::days(INVITE_DAYS))
+                (
+                    user_token::PURPOSE_INVITE,
+                    now() + Duration::days(INVITE_DAYS),
+                )
             } else {
-                (user_token::PURPOSE_RESET, now() + Duration::hours(RESET_HOURS))
+                (
+                    user_token::PURPOSE_RESET,
+                    now() + Duration::hours(RESET_HOURS),
+                )
             };
-            user_token::issue(conn, &user_id, purpose, &sha256_hex(&token), &principal.user_id, expires)?;
-            record(conn, &principal, "user.password-link-issued", &target, format!("{purpose} link"))?;
-            Ok(IssuedLink { user: target, token })
+            user_token::issue(
+                conn,
+                &user_id,
+                purpose,
+                &sha256_hex(&token),
+                &principal.user_id,
+                expires,
+            )?;
+            record(
+                conn,
+                &principal,
+                "user.password-link-issued",
+                &target,
+                format!("{purpose} link"),
+            )?;
+            Ok(IssuedLink {
+                user: target,
+                token,
+            })
         })
     })
     .await

@@ -357,3 +357,59 @@ pub fn key_id_from(location: &str) -> String {
         .trim_end_matches("/created")
         .to_string()
 }
+
+impl TestApp {
+    /// (action, outcome, target label) of every audit event, oldest first.
+    pub async fn audit_events(&self) -> Vec<(String, String, String)> {
+        self.with_db(|conn| {
+            let mut events =
+                latchkey::models::audit::search(conn, &Default::default(), None, 10_000)
+                    .expect("search the audit log");
+            events.reverse();
+            events
+                .into_iter()
+                .map(|e| (e.action, e.outcome, e.target_label))
+                .collect()
+        })
+        .await
+    }
+
+    pub async fn has_audit_event(&self, action: &str, outcome: &str) -> bool {
+        self.audit_events()
+            .await
+            .iter()
+            .any(|(a, o, _)| a == action && o == outcome)
+    }
+
+    /// Invites someone through the Team tab and returns (user id, the one-time link's token).
+    pub async fn invite(&self, email: &str, role_ids: &[&str]) -> (String, String) {
+        let mut form = vec![("email", email), ("display_name", "Invited Person")];
+        form.extend(role_ids.iter().map(|id| ("role_ids", *id)));
+        let response = self.post_form("/team/invite", &form).await;
+        assert_eq!(response.status(), 303, "the invitation is created");
+        let link_page = location(&response);
+        let user_id = link_page
+            .trim_start_matches("/team/")
+            .trim_end_matches("/link")
+            .to_string();
+        let html = body(self.get(&link_page).await).await;
+        let token = html
+            .split("/set-password?token=")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("the page shows the link")
+            .to_string();
+        (user_id, token)
+    }
+}
+
+impl TestApp {
+    /// The ids of the roles a user holds.
+    pub async fn user_role_ids(&self, user_id: &str) -> Vec<String> {
+        let user_id = user_id.to_string();
+        self.with_db(move |conn| {
+            latchkey::models::user::role_ids(conn, &user_id).expect("roles of a user")
+        })
+        .await
+    }
+}

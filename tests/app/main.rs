@@ -2,7 +2,9 @@
 //! Set TEST_DATABASE_URL=postgres://… to run them all on PostgreSQL.
 
 mod access;
+mod audit;
 mod browser;
+mod catalog;
 mod database;
 mod helpers;
 mod keys;
@@ -10,3 +12,4 @@ mod roles;
 mod security;
 mod setup;
 mod sign_in;
+mod team;

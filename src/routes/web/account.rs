@@ -29,7 +29,11 @@ struct AccountPage {
 }
 
 /// "Why can't I create API keys?": the user's roles and, for each permission, the role granting it.
-pub async fn show(principal: Principal, session: Session, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+pub async fn show(
+    principal: Principal,
+    session: Session,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
     let user_id = principal.user_id.clone();
     let (roles, effective) = state
         .db
@@ -60,11 +64,19 @@ struct PasswordPage {
     errors: FieldErrors,
 }
 
-pub async fn password_form(principal: Principal, session: Session) -> Result<HttpResponse, AppError> {
+pub async fn password_form(
+    principal: Principal,
+    session: Session,
+) -> Result<HttpResponse, AppError> {
     render(
         PasswordPage {
             asset_version: ASSET_VERSION,
-            layout: Layout::new(&principal, &session, Section::Overview, "Change your password"),
+            layout: Layout::new(
+                &principal,
+                &session,
+                Section::Overview,
+                "Change your password",
+            ),
             errors: FieldErrors::default(),
         },
         StatusCode::OK,
@@ -88,13 +100,22 @@ pub async fn change_password(
     match outcome {
         Ok(updated) => {
             auth_session::start(&session, &updated)?;
-            flash(&session, FlashKind::Success, "Password changed. Your other sessions have been signed out.")?;
+            flash(
+                &session,
+                FlashKind::Success,
+                "Password changed. Your other sessions have been signed out.",
+            )?;
             Ok(see_other("/account"))
         }
         Err(FormError::Invalid(errors)) => render(
             PasswordPage {
                 asset_version: ASSET_VERSION,
-                layout: Layout::new(&principal, &session, Section::Overview, "Change your password"),
+                layout: Layout::new(
+                    &principal,
+                    &session,
+                    Section::Overview,
+                    "Change your password",
+                ),
                 errors,
             },
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -118,9 +139,14 @@ struct SetPasswordPage {
     errors: FieldErrors,
 }
 
-pub async fn set_password_form(state: web::Data<AppState>, query: web::Query<TokenQuery>) -> Result<HttpResponse, AppError> {
+pub async fn set_password_form(
+    state: web::Data<AppState>,
+    query: web::Query<TokenQuery>,
+) -> Result<HttpResponse, AppError> {
     let token = query.into_inner().token.unwrap_or_default();
-    let (link, holder) = account::link_holder(&state.db, token.clone()).await?.ok_or(AppError::NotFound)?;
+    let (link, holder) = account::link_holder(&state.db, token.clone())
+        .await?
+        .ok_or(AppError::NotFound)?;
     render(
         SetPasswordPage {
             asset_version: ASSET_VERSION,
@@ -151,11 +177,17 @@ pub async fn set_password(
     match outcome {
         Ok(member) => {
             auth_session::start(&session, &member)?;
-            flash(&session, FlashKind::Success, "Your password is set. Welcome to Latchkey.")?;
+            flash(
+                &session,
+                FlashKind::Success,
+                "Your password is set. Welcome to Latchkey.",
+            )?;
             Ok(see_other("/"))
         }
         Err(FormError::Invalid(errors)) => {
-            let (link, holder) = account::link_holder(&state.db, token.clone()).await?.ok_or(AppError::NotFound)?;
+            let (link, holder) = account::link_holder(&state.db, token.clone())
+                .await?
+                .ok_or(AppError::NotFound)?;
             render(
                 SetPasswordPage {
                     asset_version: ASSET_VERSION,

@@ -50,7 +50,9 @@ pub async fn list(
     let query = query.into_inner();
     let (rows, next, errors) = match query.filter() {
         Ok(filter) => {
-            let (events, next) = audit_log::page(&state.db, &principal, filter, Cursor::decode(&query.after)).await?;
+            let (events, next) =
+                audit_log::page(&state.db, &principal, filter, Cursor::decode(&query.after))
+                    .await?;
             let rows = events
                 .into_iter()
                 .map(|e| EventRow {
@@ -69,7 +71,11 @@ pub async fn list(
         }
         Err(errors) => (Vec::new(), None, errors),
     };
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     render(
         AuditPage {
             asset_version: ASSET_VERSION,
@@ -86,19 +92,33 @@ pub async fn list(
     )
 }
 
-pub async fn export_csv(principal: Principal, state: web::Data<AppState>, query: web::Query<AuditQuery>) -> Result<HttpResponse, AppError> {
+pub async fn export_csv(
+    principal: Principal,
+    state: web::Data<AppState>,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, AppError> {
     let filter = query.filter().map_err(AppError::from)?;
     let events = audit_log::export(&state.db, &principal, filter).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
-        .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"latchkey-audit.csv\""))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"latchkey-audit.csv\"",
+        ))
         .body(audit_log::to_csv(&events)))
 }
 
-pub async fn export_json(principal: Principal, state: web::Data<AppState>, query: web::Query<AuditQuery>) -> Result<HttpResponse, AppError> {
+pub async fn export_json(
+    principal: Principal,
+    state: web::Data<AppState>,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, AppError> {
     let filter = query.filter().map_err(AppError::from)?;
     let events = audit_log::export(&state.db, &principal, filter).await?;
     Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"latchkey-audit.json\""))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"latchkey-audit.json\"",
+        ))
         .json(events))
 }

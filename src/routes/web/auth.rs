@@ -106,7 +106,11 @@ pub async fn submit(
     )
 }
 
-pub async fn sign_out(principal: Principal, state: web::Data<AppState>, session: Session) -> Result<HttpResponse, AppError> {
+pub async fn sign_out(
+    principal: Principal,
+    state: web::Data<AppState>,
+    session: Session,
+) -> Result<HttpResponse, AppError> {
     sign_in::record_sign_out(&state.db, &principal).await?;
     auth_session::end(&session);
     Ok(see_other("/login?signed_out=1"))

@@ -18,10 +18,13 @@ use crate::error::{forbidden_sentence, AppError};
 use crate::models::api_key;
 use crate::routes::web::form::FormFields;
 use crate::routes::web::pickers::{InlineRoleDraft, RolesAccessField};
+use crate::routes::web::team::{history_rows, HistoryRow};
 use crate::routes::web::{render, see_other};
 use crate::services::api_keys::{self as key_service, Expiry, KeyInput};
-use crate::services::roles::{self as role_service, EffectivePermission, RoleInput, INLINE_ROLE_FIELDS};
-use crate::services::{FieldErrors, FormError};
+use crate::services::roles::{
+    self as role_service, EffectivePermission, RoleInput, INLINE_ROLE_FIELDS,
+};
+use crate::services::{audit_log, FieldErrors, FormError};
 use crate::startup::AppState;
 use crate::templates::{Layout, Section, ASSET_VERSION};
 
@@ -286,7 +289,12 @@ pub async fn create(
     let values = KeyFormValues::read(&fields);
     match key_service::create(&state.db, principal.clone(), values.to_input()).await {
         Ok(created) => {
-            stash_once(&session, OneTimeSlot::NewKey, &created.key.id, &created.secret)?;
+            stash_once(
+                &session,
+                OneTimeSlot::NewKey,
+                &created.key.id,
+                &created.secret,
+            )?;
             Ok(see_other(&format!(
                 "/development/keys/{}/created",
                 created.key.id
@@ -425,6 +433,7 @@ struct KeyDetailPage {
     update_reason: String,
     can_revoke: bool,
     revoke_reason: String,
+    history: Vec<HistoryRow>,
 }
 
 pub async fn show(
@@ -434,6 +443,7 @@ pub async fn show(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let key_id = path.into_inner();
+    let history = history_rows(audit_log::history(&state.db, &principal, key_id.clone()).await?);
     let detail = state
         .db
         .run(move |conn| key_service::detail(conn, &key_id))
@@ -472,6 +482,7 @@ pub async fn show(
                 forbidden_sentence(SERVICE_ACCOUNTS_UPDATE)
             },
             can_revoke: principal.can(SERVICE_ACCOUNTS_DELETE) && !is_revoked,
+            history,
             revoke_reason: if is_revoked {
                 "This key is already revoked.".into()
             } else {

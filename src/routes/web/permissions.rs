@@ -79,8 +79,21 @@ async fn page(
     )
 }
 
-pub async fn list(principal: Principal, session: Session, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    page(&principal, &session, &state, String::new(), String::new(), FieldErrors::default(), StatusCode::OK).await
+pub async fn list(
+    principal: Principal,
+    session: Session,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    page(
+        &principal,
+        &session,
+        &state,
+        String::new(),
+        String::new(),
+        FieldErrors::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 pub async fn create(
@@ -90,13 +103,36 @@ pub async fn create(
     fields: FormFields,
 ) -> Result<HttpResponse, AppError> {
     let (name, description) = (fields.text("name"), fields.text("description"));
-    match permission_catalog::create(&state.db, principal.clone(), name.clone(), description.clone()).await {
+    match permission_catalog::create(
+        &state.db,
+        principal.clone(),
+        name.clone(),
+        description.clone(),
+    )
+    .await
+    {
         Ok(created) => {
-            flash(&session, FlashKind::Success, format!("Permission {} added. Give it to roles on the Roles tab.", created.name))?;
+            flash(
+                &session,
+                FlashKind::Success,
+                format!(
+                    "Permission {} added. Give it to roles on the Roles tab.",
+                    created.name
+                ),
+            )?;
             Ok(see_other("/roles/permissions"))
         }
         Err(FormError::Invalid(errors)) => {
-            page(&principal, &session, &state, name, description, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+            page(
+                &principal,
+                &session,
+                &state,
+                name,
+                description,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(FormError::Failed(err)) => Err(err),
     }
@@ -115,7 +151,10 @@ struct PermissionFormPage {
     can_delete: bool,
 }
 
-async fn load(state: &web::Data<AppState>, name: String) -> Result<(Permission, Vec<String>), AppError> {
+async fn load(
+    state: &web::Data<AppState>,
+    name: String,
+) -> Result<(Permission, Vec<String>), AppError> {
     state
         .db
         .run(move |conn| {
@@ -137,7 +176,10 @@ async fn form_page(
 ) -> Result<HttpResponse, AppError> {
     let (found, roles) = load(state, name).await?;
     let read_only = if found.is_builtin {
-        Some("This is one of Latchkey's own permissions; it cannot be changed or deleted.".to_string())
+        Some(
+            "This is one of Latchkey's own permissions; it cannot be changed or deleted."
+                .to_string(),
+        )
     } else if !principal.can(PERMISSIONS_UPDATE) {
         Some(forbidden_sentence(PERMISSIONS_UPDATE))
     } else {
@@ -164,7 +206,16 @@ pub async fn show(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    form_page(&principal, &session, &state, path.into_inner(), None, FieldErrors::default(), StatusCode::OK).await
+    form_page(
+        &principal,
+        &session,
+        &state,
+        path.into_inner(),
+        None,
+        FieldErrors::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 pub async fn update(
@@ -176,13 +227,33 @@ pub async fn update(
 ) -> Result<HttpResponse, AppError> {
     let name = path.into_inner();
     let description = fields.text("description");
-    match permission_catalog::update(&state.db, principal.clone(), name.clone(), description.clone()).await {
+    match permission_catalog::update(
+        &state.db,
+        principal.clone(),
+        name.clone(),
+        description.clone(),
+    )
+    .await
+    {
         Ok(saved) => {
-            flash(&session, FlashKind::Success, format!("Permission {} saved.", saved.name))?;
+            flash(
+                &session,
+                FlashKind::Success,
+                format!("Permission {} saved.", saved.name),
+            )?;
             Ok(see_other("/roles/permissions"))
         }
         Err(FormError::Invalid(errors)) => {
-            form_page(&principal, &session, &state, name, Some(description), errors, StatusCode::UNPROCESSABLE_ENTITY).await
+            form_page(
+                &principal,
+                &session,
+                &state,
+                name,
+                Some(description),
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(FormError::Failed(err)) => Err(err),
     }
@@ -205,12 +276,19 @@ pub async fn confirm_delete(
 ) -> Result<HttpResponse, AppError> {
     let (found, roles) = load(&state, path.into_inner()).await?;
     if found.is_builtin {
-        return Err(AppError::Conflict("Latchkey's own permissions cannot be deleted.".into()));
+        return Err(AppError::Conflict(
+            "Latchkey's own permissions cannot be deleted.".into(),
+        ));
     }
     render(
         PermissionDeletePage {
             asset_version: ASSET_VERSION,
-            layout: Layout::new(&principal, &session, Section::Roles, format!("Delete {}", found.name)),
+            layout: Layout::new(
+                &principal,
+                &session,
+                Section::Roles,
+                format!("Delete {}", found.name),
+            ),
             name: found.name,
             roles,
         },
@@ -229,7 +307,11 @@ pub async fn delete(
     let message = if roles.is_empty() {
         format!("Permission {name} deleted.")
     } else {
-        format!("Permission {name} deleted and removed from {} role(s): {}.", roles.len(), roles.join(", "))
+        format!(
+            "Permission {name} deleted and removed from {} role(s): {}.",
+            roles.len(),
+            roles.join(", ")
+        )
     };
     flash(&session, FlashKind::Success, message)?;
     Ok(see_other("/roles/permissions"))

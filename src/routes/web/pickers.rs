@@ -104,7 +104,12 @@ pub struct RoleChecklist {
 }
 
 impl RoleChecklist {
-    pub fn new(catalog: &Catalog, principal: &Principal, checked_roles: &[String], error: Option<String>) -> Self {
+    pub fn new(
+        catalog: &Catalog,
+        principal: &Principal,
+        checked_roles: &[String],
+        error: Option<String>,
+    ) -> Self {
         let roles = catalog
             .roles
             .iter()
@@ -177,7 +182,12 @@ impl RolesAccessField {
         .iter()
         .any(|f| errors.get(f).is_some());
         Self {
-            checklist: RoleChecklist::new(catalog, principal, checked_roles, errors.get("role_ids").map(str::to_string)),
+            checklist: RoleChecklist::new(
+                catalog,
+                principal,
+                checked_roles,
+                errors.get("role_ids").map(str::to_string),
+            ),
             can_create_role: principal.can(ROLES_CREATE),
             create_role_reason: forbidden_sentence(ROLES_CREATE),
             new_role_open: draft.open || has_inline_error,

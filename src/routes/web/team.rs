@@ -71,8 +71,14 @@ pub async fn list(
     let rows = users
         .into_iter()
         .map(|u| MemberRow {
-            roles: roles.get(&u.id).map(|r| r.iter().map(|(_, name)| name.clone()).collect()).unwrap_or_default(),
-            last_sign_in: u.last_sign_in_at.as_ref().map_or_else(|| "Never".into(), format_time),
+            roles: roles
+                .get(&u.id)
+                .map(|r| r.iter().map(|(_, name)| name.clone()).collect())
+                .unwrap_or_default(),
+            last_sign_in: u
+                .last_sign_in_at
+                .as_ref()
+                .map_or_else(|| "Never".into(), format_time),
             id: u.id,
             email: u.email,
             display_name: u.display_name,
@@ -115,7 +121,12 @@ async fn invite_page(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let catalog = state.db.run(role_service::catalog).await?;
-    let checklist = RoleChecklist::new(&catalog, principal, &input.role_ids, errors.get("role_ids").map(str::to_string));
+    let checklist = RoleChecklist::new(
+        &catalog,
+        principal,
+        &input.role_ids,
+        errors.get("role_ids").map(str::to_string),
+    );
     render(
         InvitePage {
             asset_version: ASSET_VERSION,
@@ -130,8 +141,20 @@ async fn invite_page(
     )
 }
 
-pub async fn invite_form(principal: Principal, session: Session, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    invite_page(&principal, &session, &state, InviteInput::default(), FieldErrors::default(), StatusCode::OK).await
+pub async fn invite_form(
+    principal: Principal,
+    session: Session,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    invite_page(
+        &principal,
+        &session,
+        &state,
+        InviteInput::default(),
+        FieldErrors::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 pub async fn invite(
@@ -140,13 +163,32 @@ pub async fn invite(
     state: web::Data<AppState>,
     fields: FormFields,
 ) -> Result<HttpResponse, AppError> {
-    let input = InviteInput { email: fields.text("email"), display_name: fields.text("display_name"), role_ids: fields.all("role_ids") };
+    let input = InviteInput {
+        email: fields.text("email"),
+        display_name: fields.text("display_name"),
+        role_ids: fields.all("role_ids"),
+    };
     match team::invite(&state.db, principal.clone(), input.clone()).await {
         Ok(issued) => {
-            stash_once(&session, OneTimeSlot::PasswordLink, &issued.user.id, &issued.token)?;
+            stash_once(
+                &session,
+                OneTimeSlot::PasswordLink,
+                &issued.user.id,
+                &issued.token,
+            )?;
             Ok(see_other(&format!("/team/{}/link", issued.user.id)))
         }
-        Err(FormError::Invalid(errors)) => invite_page(&principal, &session, &state, input, errors, StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(FormError::Invalid(errors)) => {
+            invite_page(
+                &principal,
+                &session,
+                &state,
+                input,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
         Err(FormError::Failed(err)) => Err(err),
     }
 }
@@ -174,16 +216,28 @@ pub async fn issued_link(
     let user_id = path.into_inner();
     let token = take_once(&session, OneTimeSlot::PasswordLink, &user_id);
     let lookup = user_id.clone();
-    let member = state.db.run(move |conn| user::find(conn, &lookup)?.ok_or(AppError::NotFound)).await?;
+    let member = state
+        .db
+        .run(move |conn| user::find(conn, &lookup)?.ok_or(AppError::NotFound))
+        .await?;
     let origin = public_origin(&req, state.public_origin.as_deref());
     let invited = member.status == user::STATUS_INVITED;
     let page = PasswordLinkPage {
         asset_version: ASSET_VERSION,
-        layout: Layout::new(&principal, &session, Section::Team, format!("Link for {}", member.email)),
+        layout: Layout::new(
+            &principal,
+            &session,
+            Section::Team,
+            format!("Link for {}", member.email),
+        ),
         user_id,
         email: member.email,
         link: token.map(|t| format!("{origin}/set-password?token={t}")),
-        valid_for: if invited { format!("{INVITE_DAYS} days") } else { format!("{RESET_HOURS} hours") },
+        valid_for: if invited {
+            format!("{INVITE_DAYS} days")
+        } else {
+            format!("{RESET_HOURS} hours")
+        },
         invited,
     };
     Ok(HttpResponse::Ok()
@@ -203,7 +257,13 @@ pub struct HistoryRow {
 pub fn history_rows(events: Vec<AuditEvent>) -> Vec<HistoryRow> {
     events
         .into_iter()
-        .map(|e| HistoryRow { at: format_time(&e.occurred_at), actor: e.actor_label, action: e.action, summary: e.summary, outcome: e.outcome })
+        .map(|e| HistoryRow {
+            at: format_time(&e.occurred_at),
+            actor: e.actor_label,
+            action: e.action,
+            summary: e.summary,
+            outcome: e.outcome,
+        })
         .collect()
 }
 
@@ -250,11 +310,19 @@ async fn member_page(
         .await?;
     let effective = {
         let held = roles.clone();
-        state.db.run(move |conn| effective_permissions(conn, &held)).await?
+        state
+            .db
+            .run(move |conn| effective_permissions(conn, &held))
+            .await?
     };
     let history = history_rows(audit_log::history(&state.db, principal, user_id.clone()).await?);
     let checked = checked.unwrap_or_else(|| roles.iter().map(|r| r.id.clone()).collect());
-    let checklist = RoleChecklist::new(&catalog, principal, &checked, errors.get("role_ids").map(str::to_string));
+    let checklist = RoleChecklist::new(
+        &catalog,
+        principal,
+        &checked,
+        errors.get("role_ids").map(str::to_string),
+    );
     render(
         MemberPage {
             asset_version: ASSET_VERSION,
@@ -262,7 +330,10 @@ async fn member_page(
             is_self: member.id == principal.user_id,
             user_id,
             created: format_time(&member.created_at),
-            last_sign_in: member.last_sign_in_at.as_ref().map_or_else(|| "Never".into(), format_time),
+            last_sign_in: member
+                .last_sign_in_at
+                .as_ref()
+                .map_or_else(|| "Never".into(), format_time),
             email: member.email,
             display_name: member.display_name,
             status: member.status,
@@ -284,7 +355,16 @@ pub async fn show(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    member_page(&principal, &session, &state, path.into_inner(), None, FieldErrors::default(), StatusCode::OK).await
+    member_page(
+        &principal,
+        &session,
+        &state,
+        path.into_inner(),
+        None,
+        FieldErrors::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 pub async fn update_roles(
@@ -296,13 +376,33 @@ pub async fn update_roles(
 ) -> Result<HttpResponse, AppError> {
     let user_id = path.into_inner();
     let requested = fields.all("role_ids");
-    match team::set_roles(&state.db, principal.clone(), user_id.clone(), requested.clone()).await {
+    match team::set_roles(
+        &state.db,
+        principal.clone(),
+        user_id.clone(),
+        requested.clone(),
+    )
+    .await
+    {
         Ok(member) => {
-            flash(&session, FlashKind::Success, format!("Roles of {} saved.", member.email))?;
+            flash(
+                &session,
+                FlashKind::Success,
+                format!("Roles of {} saved.", member.email),
+            )?;
             Ok(see_other(&format!("/team/{user_id}")))
         }
         Err(FormError::Invalid(errors)) => {
-            member_page(&principal, &session, &state, user_id, Some(requested), errors, StatusCode::UNPROCESSABLE_ENTITY).await
+            member_page(
+                &principal,
+                &session,
+                &state,
+                user_id,
+                Some(requested),
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(FormError::Failed(err)) => Err(err),
     }
@@ -315,7 +415,12 @@ pub async fn password_link(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let issued = team::issue_reset_link(&state.db, principal, path.into_inner()).await?;
-    stash_once(&session, OneTimeSlot::PasswordLink, &issued.user.id, &issued.token)?;
+    stash_once(
+        &session,
+        OneTimeSlot::PasswordLink,
+        &issued.user.id,
+        &issued.token,
+    )?;
     Ok(see_other(&format!("/team/{}/link", issued.user.id)))
 }
 
@@ -348,7 +453,12 @@ pub async fn confirm_deactivate(
     render(
         DeactivatePage {
             asset_version: ASSET_VERSION,
-            layout: Layout::new(&principal, &session, Section::Team, format!("Deactivate {}", member.email)),
+            layout: Layout::new(
+                &principal,
+                &session,
+                Section::Team,
+                format!("Deactivate {}", member.email),
+            ),
             user_id,
             email: member.email,
             active_keys,
@@ -366,11 +476,18 @@ pub async fn deactivate(
 ) -> Result<HttpResponse, AppError> {
     let user_id = path.into_inner();
     let revoke_keys = fields.text("revoke_keys") == "yes";
-    let (member, revoked) = team::deactivate(&state.db, principal, user_id.clone(), revoke_keys).await?;
+    let (member, revoked) =
+        team::deactivate(&state.db, principal, user_id.clone(), revoke_keys).await?;
     let message = if revoke_keys {
-        format!("{} is deactivated and signed out; {revoked} of their API keys were revoked.", member.email)
+        format!(
+            "{} is deactivated and signed out; {revoked} of their API keys were revoked.",
+            member.email
+        )
     } else {
-        format!("{} is deactivated and signed out. The API keys they created keep working.", member.email)
+        format!(
+            "{} is deactivated and signed out. The API keys they created keep working.",
+            member.email
+        )
     };
     flash(&session, FlashKind::Success, message)?;
     Ok(see_other(&format!("/team/{user_id}")))
@@ -384,6 +501,10 @@ pub async fn reactivate(
 ) -> Result<HttpResponse, AppError> {
     let user_id = path.into_inner();
     let member = team::reactivate(&state.db, principal, user_id.clone()).await?;
-    flash(&session, FlashKind::Success, format!("{} is active again.", member.email))?;
+    flash(
+        &session,
+        FlashKind::Success,
+        format!("{} is active again.", member.email),
+    )?;
     Ok(see_other(&format!("/team/{user_id}")))
 }
