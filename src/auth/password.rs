@@ -67,3 +67,17 @@ pub fn check_strength(password: &str, email: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// [`hash`] on the blocking thread pool, off the async workers.
+pub async fn hash_off_thread(password: String) -> Result<String, AppError> {
+    actix_web::web::block(move || hash(&password))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+}
+
+/// [`verify`] on the blocking thread pool, off the async workers.
+pub async fn verify_off_thread(password: String, stored: Option<String>) -> Result<bool, AppError> {
+    actix_web::web::block(move || verify(&password, stored.as_deref()))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))
+}

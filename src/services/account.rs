@@ -12,16 +12,6 @@ use crate::models::user::{self, User, STATUS_DEACTIVATED};
 use crate::models::user_token::{self, UserToken};
 use crate::services::{FieldErrors, FormError};
 
-fn hash_off_thread(
-    new_password: String,
-) -> impl std::future::Future<Output = Result<String, AppError>> {
-    async move {
-        actix_web::web::block(move || password::hash(&new_password))
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?
-    }
-}
-
 fn check_new_password(
     new_password: &str,
     confirmation: &str,
@@ -49,9 +39,7 @@ pub async fn change_password(
         .run(move |conn| user::find(conn, &user_id)?.ok_or(AppError::NotFound))
         .await?;
     let stored = found.password_hash.clone();
-    let current_ok = actix_web::web::block(move || password::verify(&current, stored.as_deref()))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let current_ok = password::verify_off_thread(current, stored).await?;
     let mut errors = FieldErrors::default();
     if !current_ok {
         errors.add("current_password", "This is not your current password.");
@@ -60,7 +48,7 @@ pub async fn change_password(
     if !errors.is_empty() {
         return Err(FormError::Invalid(errors));
     }
-    let hash = hash_off_thread(new_password).await?;
+    let hash = password::hash_off_thread(new_password).await?;
     db.run(move |conn| {
         conn.transaction(|conn| {
             user::set_password(conn, &found.id, &hash)?;
@@ -113,7 +101,7 @@ pub async fn redeem_link(
     if !errors.is_empty() {
         return Err(FormError::Invalid(errors));
     }
-    let hash = hash_off_thread(new_password).await?;
+    let hash = password::hash_off_thread(new_password).await?;
     db.run(move |conn| {
         conn.transaction(|conn| {
             if !user_token::mark_used(conn, &link.id)? {

@@ -111,9 +111,7 @@ pub async fn complete(
 ) -> Result<User, FormError> {
     input.validate().map_err(FormError::Invalid)?;
     let password = input.password.clone();
-    let hash = actix_web::web::block(move || crate::auth::password::hash(&password))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))??;
+    let hash = crate::auth::password::hash_off_thread(password).await?;
     db.run(move |conn| {
         conn.transaction(|conn| {
             if !token_is_valid(conn, &token)?

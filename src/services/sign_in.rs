@@ -49,10 +49,7 @@ pub async fn sign_in(
     }
 
     let stored_hash = found.as_ref().and_then(|u| u.password_hash.clone());
-    let password_matches =
-        actix_web::web::block(move || password::verify(&password, stored_hash.as_deref()))
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+    let password_matches = password::verify_off_thread(password, stored_hash).await?;
 
     match found {
         Some(user) if password_matches && user.is_active() => {
