@@ -80,7 +80,7 @@ impl Layout {
         Self {
             title: title.into(),
             user_name: principal.display_name.clone(),
-            user_email: principal.email.clone(),
+            user_email: principal.label.clone(),
             tabs,
             flash: take_flash(session),
         }

@@ -7,4 +7,4 @@ pub mod principal;
 pub mod session;
 pub mod token;
 
-pub use principal::{PermissionSet, Principal};
+pub use principal::{PermissionSet, Principal, PrincipalKind};

@@ -51,11 +51,22 @@ impl PermissionSet {
     }
 }
 
-/// A signed-in person and what they may do.
+/// How the principal authenticated: a person from the session, or a system with an API key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrincipalKind {
+    User,
+    Key,
+}
+
+/// Whoever is acting and what they may do: a signed-in person or an API key, with one permission
+/// set. Services never ask which one it is except to record the actor.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    pub user_id: String,
-    pub email: String,
+    pub kind: PrincipalKind,
+    /// The user's or the key's id.
+    pub id: String,
+    /// The user's email or the key's name.
+    pub label: String,
     pub display_name: String,
     pub permissions: PermissionSet,
     /// The address the request came from, recorded with audit events.
@@ -77,10 +88,21 @@ impl Principal {
     }
 
     pub fn actor(&self) -> Actor {
-        Actor::User {
-            id: self.user_id.clone(),
-            label: self.email.clone(),
+        match self.kind {
+            PrincipalKind::User => Actor::User {
+                id: self.id.clone(),
+                label: self.label.clone(),
+            },
+            PrincipalKind::Key => Actor::Key {
+                id: self.id.clone(),
+                label: self.label.clone(),
+            },
         }
+    }
+
+    /// The signed-in person's id (`None` for an API key).
+    pub fn user_id(&self) -> Option<&str> {
+        (self.kind == PrincipalKind::User).then_some(self.id.as_str())
     }
 }
 
@@ -123,8 +145,9 @@ async fn load_from_session(req: &HttpRequest) -> Result<Principal, AppError> {
             }
             let permissions = permission::effective_for_user(conn, &found.id)?;
             Ok(Some(Principal {
-                user_id: found.id,
-                email: found.email,
+                kind: PrincipalKind::User,
+                id: found.id,
+                label: found.email,
                 display_name: found.display_name,
                 permissions,
                 ip,

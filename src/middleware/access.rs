@@ -74,7 +74,7 @@ where
                 req.extensions_mut().insert(principal.clone());
                 if let Access::Permission(permission) = access {
                     if !principal.can(permission) {
-                        tracing::info!(user = %principal.email, permission, path = req.path(), "permission denied");
+                        tracing::info!(actor = %principal.label, permission, path = req.path(), "permission denied");
                         return Ok(req.error_response(AppError::forbidden(permission)));
                     }
                 }

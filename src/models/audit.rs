@@ -14,6 +14,7 @@ pub const OUTCOME_DENIED: &str = "denied";
 #[derive(Debug, Clone)]
 pub enum Actor {
     User { id: String, label: String },
+    Key { id: String, label: String },
     Anonymous,
     System,
 }
@@ -39,6 +40,7 @@ pub struct NewEvent<'a> {
 pub fn record(conn: &mut DbConnection, event: NewEvent) -> QueryResult<()> {
     let (actor_kind, actor_id, actor_label) = match event.actor {
         Actor::User { id, label } => ("user", Some(id.as_str()), label.as_str()),
+        Actor::Key { id, label } => ("service-account", Some(id.as_str()), label.as_str()),
         Actor::Anonymous => ("anonymous", None, "anonymous"),
         Actor::System => ("system", None, "system"),
     };

@@ -180,7 +180,7 @@ pub fn set_roles(
     conn: &mut DbConnection,
     user_id: &str,
     role_ids: &[String],
-    granted_by: &str,
+    granted_by: Option<&str>,
 ) -> QueryResult<()> {
     let current = self::role_ids(conn, user_id)?;
     let removed: Vec<&String> = current.iter().filter(|id| !role_ids.contains(id)).collect();
@@ -191,7 +191,7 @@ pub fn set_roles(
     )
     .execute(conn)?;
     for role_id in role_ids.iter().filter(|id| !current.contains(id)) {
-        grant_role(conn, user_id, role_id, Some(granted_by))?;
+        grant_role(conn, user_id, role_id, granted_by)?;
     }
     Ok(())
 }

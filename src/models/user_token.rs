@@ -28,7 +28,7 @@ pub fn issue(
     user_id: &str,
     purpose: &str,
     token_hash: &str,
-    created_by: &str,
+    created_by: Option<&str>,
     expires_at: NaiveDateTime,
 ) -> QueryResult<()> {
     retire_unused(conn, user_id)?;
@@ -38,7 +38,7 @@ pub fn issue(
             user_tokens::user_id.eq(user_id),
             user_tokens::purpose.eq(purpose),
             user_tokens::token_hash.eq(token_hash),
-            user_tokens::created_by.eq(Some(created_by)),
+            user_tokens::created_by.eq(created_by),
             user_tokens::created_at.eq(now()),
             user_tokens::expires_at.eq(expires_at),
         ))

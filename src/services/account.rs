@@ -34,7 +34,7 @@ pub async fn change_password(
     new_password: String,
     confirmation: String,
 ) -> Result<User, FormError> {
-    let user_id = principal.user_id.clone();
+    let user_id = principal.user_id().ok_or(AppError::NotFound)?.to_string();
     let found = db
         .run(move |conn| user::find(conn, &user_id)?.ok_or(AppError::NotFound))
         .await?;

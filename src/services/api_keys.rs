@@ -167,7 +167,7 @@ pub async fn create(
                     name,
                     description: input.description.trim(),
                     secret_hash: &generated.secret_hash,
-                    created_by: Some(&principal.user_id),
+                    created_by: principal.user_id(),
                     created_at: at,
                     updated_at: at,
                     expires_at,

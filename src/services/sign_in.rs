@@ -118,8 +118,8 @@ pub async fn record_sign_out(db: &Db, principal: &crate::auth::Principal) -> Res
                 action: "auth.signed-out",
                 target: Target {
                     kind: "user",
-                    id: Some(principal.user_id.clone()),
-                    label: principal.email.clone(),
+                    id: Some(principal.id.clone()),
+                    label: principal.label.clone(),
                 },
                 summary: String::new(),
                 ip_address: principal.ip.as_deref(),

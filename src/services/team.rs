@@ -115,14 +115,14 @@ pub async fn invite(
                 },
             )?;
             let role_ids: Vec<String> = roles.iter().map(|r| r.id.clone()).collect();
-            user::set_roles(conn, &id, &role_ids, &principal.user_id)?;
+            user::set_roles(conn, &id, &role_ids, principal.user_id())?;
             let token = random_hex(32);
             user_token::issue(
                 conn,
                 &id,
                 user_token::PURPOSE_INVITE,
                 &sha256_hex(&token),
-                &principal.user_id,
+                principal.user_id(),
                 at + Duration::days(INVITE_DAYS),
             )?;
             let invited = user::find(conn, &id)?.ok_or(AppError::NotFound)?;
@@ -209,7 +209,7 @@ pub async fn set_roles(
             if !errors.is_empty() {
                 return Err(FormError::Invalid(errors));
             }
-            user::set_roles(conn, &user_id, &after, &principal.user_id)?;
+            user::set_roles(conn, &user_id, &after, principal.user_id())?;
             let granted: Vec<Role> = roles
                 .iter()
                 .filter(|r| !before.contains(&r.id))
@@ -266,7 +266,7 @@ pub async fn deactivate(
     db.run(move |conn| {
         conn.transaction(|conn| {
             let target = user::find(conn, &user_id)?.ok_or(AppError::NotFound)?;
-            if target.id == principal.user_id {
+            if principal.user_id() == Some(target.id.as_str()) {
                 return Err(AppError::Conflict(
                     "You cannot deactivate your own account. Ask another administrator.".into(),
                 ));
@@ -365,7 +365,7 @@ pub async fn issue_reset_link(
                 &user_id,
                 purpose,
                 &sha256_hex(&token),
-                &principal.user_id,
+                principal.user_id(),
                 expires,
             )?;
             record(

@@ -34,7 +34,7 @@ pub async fn show(
     session: Session,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let user_id = principal.user_id.clone();
+    let user_id = principal.id.clone();
     let (roles, effective) = state
         .db
         .run(move |conn| {
@@ -48,7 +48,7 @@ pub async fn show(
         AccountPage {
             asset_version: ASSET_VERSION,
             layout: Layout::new(&principal, &session, Section::Overview, "Your account"),
-            email: principal.email.clone(),
+            email: principal.label.clone(),
             roles: roles.into_iter().map(|r| r.name).collect(),
             effective,
         },

@@ -327,7 +327,7 @@ async fn member_page(
         MemberPage {
             asset_version: ASSET_VERSION,
             layout: Layout::new(principal, session, Section::Team, member.email.clone()),
-            is_self: member.id == principal.user_id,
+            is_self: principal.user_id() == Some(member.id.as_str()),
             user_id,
             created: format_time(&member.created_at),
             last_sign_in: member
