@@ -15,6 +15,10 @@ pub enum AppError {
     NotFound,
     #[error("Sign in to continue.")]
     Unauthenticated,
+    /// An API request whose key does not authenticate; `code` is `INVALID_KEY`, `MALFORMED_KEY`,
+    /// `EXPIRED` or `REVOKED`.
+    #[error("{}", invalid_key_sentence(.code))]
+    InvalidKey { code: &'static str },
     #[error("{}", forbidden_sentence(.permission))]
     Forbidden { permission: String },
     #[error("{message}")]
@@ -51,6 +55,16 @@ pub fn forbidden_sentence(permission: &str) -> String {
     }
 }
 
+fn invalid_key_sentence(code: &str) -> &'static str {
+    match code {
+        "MALFORMED_KEY" => "The API key is not in Latchkey's format (lk_<id>_<secret>). Send it as `Authorization: Bearer <key>`.",
+        "EXPIRED" => "The API key has expired. Ask for a new key or a later expiry.",
+        "REVOKED" => "The API key was revoked and can never be used again.",
+        "MISSING" => "Send an API key as `Authorization: Bearer <key>` (or `X-Api-Key: <key>`).",
+        _ => "The API key is not valid.",
+    }
+}
+
 impl AppError {
     pub fn forbidden(permission: &str) -> Self {
         Self::Forbidden {
@@ -70,6 +84,7 @@ impl AppError {
         match self {
             Self::NotFound => "NOT_FOUND",
             Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::InvalidKey { code } => code,
             Self::Forbidden { .. } => "INSUFFICIENT_PERMISSIONS",
             Self::Validation { .. } => "VALIDATION_FAILED",
             Self::Conflict(_) => "CONFLICT",
@@ -86,6 +101,7 @@ impl AppError {
         match self {
             Self::NotFound => "Not found",
             Self::Unauthenticated => "Sign in required",
+            Self::InvalidKey { .. } => "API key refused",
             Self::Forbidden { .. } => "Permission needed",
             Self::Validation { .. } | Self::BadRequest(_) => "Please check your input",
             Self::Conflict(_) => "Already changed",
@@ -182,7 +198,7 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated | Self::InvalidKey { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden { .. } | Self::CrossSiteRequest => StatusCode::FORBIDDEN,
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict(_) => StatusCode::CONFLICT,

@@ -1,6 +1,8 @@
 //! Building the application: database, seed data, session key, HTTP server.
 
 use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
 
 use actix_session::config::{CookieContentSecurity, PersistentSession, TtlExtensionPolicy};
 use actix_session::storage::CookieSessionStore;
@@ -10,6 +12,7 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
+use crate::auth::key_verifier::KeyVerifier;
 use crate::auth::token;
 use crate::config::Settings;
 use crate::db::{Db, OpenError};
@@ -29,6 +32,8 @@ pub const SESSION_TTL_HOURS: i64 = 12;
 /// What every handler can reach.
 pub struct AppState {
     pub db: Db,
+    /// Checks API keys, with its cache of verified keys.
+    pub keys: Arc<KeyVerifier>,
     /// The configured public origin (`https://keys.example.com`), when one is set.
     pub public_origin: Option<String>,
 }
@@ -54,6 +59,7 @@ pub struct Application {
     base_url: String,
     setup_token: Option<String>,
     db: Db,
+    keys: Arc<KeyVerifier>,
 }
 
 impl Application {
@@ -92,10 +98,9 @@ impl Application {
             .clone()
             .unwrap_or_else(|| format!("http://{local}"));
         let secure_cookies = base_url.starts_with("https://");
-        let state = web::Data::new(AppState {
-            db: db.clone(),
-            public_origin,
-        });
+        let keys = KeyVerifier::new(db.clone());
+        keys.start_background(Duration::from_secs(settings.last_used_flush_secs.max(1)));
+        let state = web::Data::new(AppState { db: db.clone(), keys: Arc::clone(&keys), public_origin });
 
         let mut server = HttpServer::new(move || {
             let session =
@@ -133,13 +138,7 @@ impl Application {
         if let Some(workers) = settings.workers {
             server = server.workers(workers.max(1));
         }
-        Ok(Self {
-            server: server.run(),
-            port: local.port(),
-            base_url,
-            setup_token,
-            db,
-        })
+        Ok(Self { server: server.run(), port: local.port(), base_url, setup_token, db, keys })
     }
 
     pub fn port(&self) -> u16 {
@@ -162,8 +161,12 @@ impl Application {
         &self.db
     }
 
+    /// Serves until the server stops (Ctrl-C, SIGTERM), then writes the pending key-use times.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let outcome = self.server.await;
+        let keys = self.keys;
+        let _ = actix_web::rt::task::spawn_blocking(move || keys.flush_last_used(true)).await;
+        outcome
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod api_key;
 pub mod catalog;
+pub mod key_verifier;
 pub mod password;
 pub mod principal;
 pub mod session;

@@ -4,11 +4,13 @@
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use actix_session::SessionExt;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
+use crate::auth::key_verifier::{presented_key, Verification};
 use crate::auth::session;
 use crate::error::AppError;
 use crate::models::audit::Actor;
@@ -19,21 +21,22 @@ use crate::startup::AppState;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PermissionSet {
     all: bool,
-    names: BTreeSet<String>,
+    /// Shared, so that handing a cached key's permissions to each request costs no copy.
+    names: Arc<BTreeSet<String>>,
 }
 
 impl PermissionSet {
     pub fn all() -> Self {
         Self {
             all: true,
-            names: BTreeSet::new(),
+            names: Arc::new(BTreeSet::new()),
         }
     }
 
     pub fn from_names(names: impl IntoIterator<Item = String>) -> Self {
         Self {
             all: false,
-            names: names.into_iter().collect(),
+            names: Arc::new(names.into_iter().collect()),
         }
     }
 
@@ -116,7 +119,13 @@ impl FromRequest for Principal {
             if let Some(principal) = req.extensions().get::<Principal>() {
                 return Ok(principal.clone());
             }
-            let principal = load_from_session(&req).await?;
+            // The API accepts keys only and the console sessions only: a browser session never
+            // authorizes /api/, so the API has no cross-site request surface.
+            let principal = if req.path().starts_with("/api/") {
+                load_from_key(&req).await?
+            } else {
+                load_from_session(&req).await?
+            };
             req.extensions_mut().insert(principal.clone());
             Ok(principal)
         })
@@ -161,4 +170,30 @@ async fn load_from_session(req: &HttpRequest) -> Result<Principal, AppError> {
             Err(AppError::Unauthenticated)
         }
     }
+}
+
+/// Authenticates the API key the request presents.
+async fn load_from_key(req: &HttpRequest) -> Result<Principal, AppError> {
+    let presented = presented_key(req.headers()).ok_or(AppError::InvalidKey { code: "MISSING" })?;
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::Internal("application state missing".into()))?;
+    let ip = req.peer_addr().map(|addr| addr.ip());
+    let verification = state.keys.verify(presented, ip).await?;
+    let code = match &verification {
+        Verification::Malformed => "MALFORMED_KEY",
+        Verification::NotFound => "INVALID_KEY",
+        Verification::Expired => "EXPIRED",
+        Verification::Revoked => "REVOKED",
+        Verification::Valid(_) => "VALID",
+    };
+    let record = verification.record().ok_or(AppError::InvalidKey { code })?;
+    Ok(Principal {
+        kind: PrincipalKind::Key,
+        id: record.id.clone(),
+        label: record.name.clone(),
+        display_name: record.name.clone(),
+        permissions: record.permissions.clone(),
+        ip: ip.map(|ip| ip.to_string()),
+    })
 }

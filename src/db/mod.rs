@@ -5,6 +5,8 @@
 pub mod schema;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -162,6 +164,7 @@ pub enum OpenError {
 pub struct Db {
     pool: DbPool,
     url: DatabaseUrl,
+    authz_generation: Arc<AtomicU64>,
 }
 
 impl Db {
@@ -186,11 +189,26 @@ impl Db {
             .connection_timeout(Duration::from_secs(5))
             .build(manager)
             .map_err(|e| OpenError::Pool(e.to_string()))?;
-        Ok(Self { pool, url })
+        Ok(Self {
+            pool,
+            url,
+            authz_generation: Arc::new(AtomicU64::new(0)),
+        })
     }
 
     pub fn url(&self) -> &DatabaseUrl {
         &self.url
+    }
+
+    /// Tells this instance's caches that what keys may do has changed (other instances learn it from
+    /// the version stored in the database).
+    pub fn note_authz_change(&self) {
+        self.authz_generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Changes each time this instance changes keys, roles or permissions.
+    pub fn authz_generation(&self) -> u64 {
+        self.authz_generation.load(Ordering::Acquire)
     }
 
     /// A pooled connection for blocking code (CLI commands, tests); request handlers use [`Db::run`].

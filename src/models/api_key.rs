@@ -237,3 +237,11 @@ pub fn count_active_created_by(conn: &mut DbConnection, user_id: &str) -> QueryR
         .count()
         .get_result(conn)
 }
+
+/// Records when (and from where) a key was last used; written in batches, never per request.
+pub fn record_last_used(conn: &mut DbConnection, id: &str, at: NaiveDateTime, ip: Option<&str>) -> QueryResult<()> {
+    diesel::update(api_keys::table.find(id))
+        .set((api_keys::last_used_at.eq(Some(at)), api_keys::last_used_ip.eq(ip)))
+        .execute(conn)
+        .map(|_| ())
+}

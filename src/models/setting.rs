@@ -7,6 +7,9 @@ use crate::db::{is_unique_violation, now, DbConnection};
 
 pub const SESSION_KEY: &str = "session_key";
 pub const SETUP_TOKEN_SHA256: &str = "setup_token_sha256";
+/// Changes (to a new random value) in every transaction that changes what a key may do; every
+/// instance watches it to drop its cache of verified keys.
+pub const AUTHZ_VERSION: &str = "authz_version";
 
 pub fn get(conn: &mut DbConnection, key: &str) -> QueryResult<Option<String>> {
     settings::table
@@ -63,4 +66,9 @@ pub fn delete(conn: &mut DbConnection, key: &str) -> QueryResult<bool> {
 /// A cheap query that needs the database to answer and the schema to be in place.
 pub fn ping(conn: &mut DbConnection) -> QueryResult<i64> {
     settings::table.count().get_result(conn)
+}
+
+/// Marks, inside the caller's transaction, that keys, roles or permissions changed.
+pub fn bump_authz_version(conn: &mut DbConnection) -> QueryResult<()> {
+    set(conn, AUTHZ_VERSION, &crate::db::new_id())
 }

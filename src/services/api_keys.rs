@@ -2,7 +2,6 @@
 //! Nobody puts on a key a role whose permissions they do not hold themselves.
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
-use diesel::Connection;
 
 use crate::auth::api_key::{self as key_format};
 use crate::auth::catalog::{
@@ -18,7 +17,7 @@ use crate::services::roles::{
     self as role_service, check_grantable_roles, effective_permissions, ungrantable,
     EffectivePermission, RoleInput, INLINE_ROLE_FIELDS,
 };
-use crate::services::{FieldErrors, FormError};
+use crate::services::{in_authz_transaction, FieldErrors, FormError};
 
 pub const NAME_MAX: usize = 100;
 pub const DESCRIPTION_MAX: usize = 500;
@@ -29,6 +28,8 @@ pub enum Expiry {
     Never,
     Days(i64),
     On(NaiveDate),
+    /// An exact time (the API's `expires_at`).
+    At(NaiveDateTime),
     /// Editing: leave the expiry as it is.
     Keep,
 }
@@ -53,6 +54,13 @@ impl Expiry {
             Self::Never => Ok(None),
             Self::Keep => Ok(current),
             Self::Days(days) => Ok(Some(at + Duration::days(days))),
+            Self::At(at_time) => {
+                if at_time <= at {
+                    Err("Choose a time in the future.".to_string())
+                } else {
+                    Ok(Some(at_time))
+                }
+            }
             Self::On(date) => {
                 let end = date.and_hms_opt(23, 59, 59).ok_or("Enter a valid date.")?;
                 if end <= at {
@@ -72,8 +80,8 @@ pub struct KeyInput {
     pub description: String,
     pub expiry: Result<Expiry, String>,
     pub role_ids: Vec<String>,
-    /// A role to create with the key (the "Roles & access" inline sub-form, or the API's `new_roles`).
-    pub new_role: Option<RoleInput>,
+    /// Roles to create with the key (the "Roles & access" inline sub-form, or the API's `new_roles`).
+    pub new_roles: Vec<RoleInput>,
 }
 
 /// A key just created: `secret` is the full key, shown once and never stored.
@@ -116,14 +124,35 @@ fn check_details(
     }
 }
 
-/// The inline role: named after the key when no name is given ("one role per system").
-fn inline_role(input: &KeyInput) -> Option<RoleInput> {
-    input.new_role.clone().map(|mut new_role| {
-        if new_role.name.trim().is_empty() {
-            new_role.name = input.name.trim().to_string();
+/// The inline roles: one without a name is named after the key ("one role per system").
+fn inline_roles(input: &KeyInput) -> Vec<RoleInput> {
+    input
+        .new_roles
+        .iter()
+        .cloned()
+        .map(|mut new_role| {
+            if new_role.name.trim().is_empty() {
+                new_role.name = input.name.trim().to_string();
+            }
+            new_role
+        })
+        .collect()
+}
+
+/// Creates the inline roles inside the key's transaction and adds them to `roles`.
+fn create_inline_roles(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    input: &KeyInput,
+    roles: &mut Vec<Role>,
+    errors: &mut FieldErrors,
+) -> Result<(), AppError> {
+    for new_role in inline_roles(input) {
+        if let Some(created) = role_service::create_in(conn, principal, &new_role, INLINE_ROLE_FIELDS, errors)? {
+            roles.push(created);
         }
-        new_role
-    })
+    }
+    Ok(())
 }
 
 pub async fn create(
@@ -132,73 +161,60 @@ pub async fn create(
     input: KeyInput,
 ) -> Result<CreatedKey, FormError> {
     principal.require(SERVICE_ACCOUNTS_CREATE)?;
-    if input.new_role.is_some() {
+    if !input.new_roles.is_empty() {
         principal.require(crate::auth::catalog::ROLES_CREATE)?;
     }
-    db.run(move |conn| {
-        conn.transaction(|conn| {
-            let mut errors = FieldErrors::default();
-            let expires_at = check_details(&input, None, &mut errors);
-            let mut roles =
-                check_grantable_roles(conn, &principal, &input.role_ids, &[], &mut errors)?;
-            if let Some(new_role) = inline_role(&input) {
-                if let Some(created) = role_service::create_in(
-                    conn,
-                    &principal,
-                    &new_role,
-                    INLINE_ROLE_FIELDS,
-                    &mut errors,
-                )? {
-                    roles.push(created);
-                }
-            }
-            if !errors.is_empty() {
-                return Err(FormError::Invalid(errors));
-            }
-            let generated = key_format::generate();
-            let id = new_id();
-            let at = now();
-            let name = input.name.trim();
-            api_key::insert(
-                conn,
-                &NewApiKey {
-                    id: &id,
-                    public_id: &generated.public_id,
-                    name,
-                    description: input.description.trim(),
-                    secret_hash: &generated.secret_hash,
-                    created_by: principal.user_id(),
-                    created_at: at,
-                    updated_at: at,
-                    expires_at,
+    in_authz_transaction(db, move |conn| {
+        let mut errors = FieldErrors::default();
+        let expires_at = check_details(&input, None, &mut errors);
+        let mut roles = check_grantable_roles(conn, &principal, &input.role_ids, &[], &mut errors)?;
+        create_inline_roles(conn, &principal, &input, &mut roles, &mut errors)?;
+        if !errors.is_empty() {
+            return Err(FormError::Invalid(errors));
+        }
+        let generated = key_format::generate();
+        let id = new_id();
+        let at = now();
+        let name = input.name.trim();
+        api_key::insert(
+            conn,
+            &NewApiKey {
+                id: &id,
+                public_id: &generated.public_id,
+                name,
+                description: input.description.trim(),
+                secret_hash: &generated.secret_hash,
+                created_by: principal.user_id(),
+                created_at: at,
+                updated_at: at,
+                expires_at,
+            },
+        )?;
+        let role_ids: Vec<String> = roles.iter().map(|r| r.id.clone()).collect();
+        api_key::set_roles(conn, &id, &role_ids)?;
+        audit::record(
+            conn,
+            audit::NewEvent {
+                actor: &principal.actor(),
+                action: "service-account.created",
+                target: Target {
+                    kind: "service-account",
+                    id: Some(id.clone()),
+                    label: name.to_string(),
                 },
-            )?;
-            let role_ids: Vec<String> = roles.iter().map(|r| r.id.clone()).collect();
-            api_key::set_roles(conn, &id, &role_ids)?;
-            audit::record(
-                conn,
-                audit::NewEvent {
-                    actor: &principal.actor(),
-                    action: "service-account.created",
-                    target: Target {
-                        kind: "service-account",
-                        id: Some(id.clone()),
-                        label: name.to_string(),
-                    },
-                    summary: format!(
-                        "roles: {}; expires: {}",
-                        role_names(&roles),
-                        describe_expiry(expires_at)
-                    ),
-                    ip_address: principal.ip.as_deref(),
-                    outcome: audit::OUTCOME_SUCCESS,
-                },
-            )?;
-            let key = api_key::find(conn, &id)?.ok_or(AppError::NotFound)?;
-            Ok(CreatedKey {
-                key,
-                secret: generated.full_key,
-            })
+                summary: format!(
+                    "roles: {}; expires: {}",
+                    role_names(&roles),
+                    describe_expiry(expires_at)
+                ),
+                ip_address: principal.ip.as_deref(),
+                outcome: audit::OUTCOME_SUCCESS,
+            },
+        )?;
+        let key = api_key::find(conn, &id)?.ok_or(AppError::NotFound)?;
+        Ok(CreatedKey {
+            key,
+            secret: generated.full_key,
         })
     })
     .await
@@ -211,72 +227,55 @@ pub async fn update(
     input: KeyInput,
 ) -> Result<ApiKey, FormError> {
     principal.require(SERVICE_ACCOUNTS_UPDATE)?;
-    if input.new_role.is_some() {
+    if !input.new_roles.is_empty() {
         principal.require(crate::auth::catalog::ROLES_CREATE)?;
     }
-    db.run(move |conn| {
-        conn.transaction(|conn| {
-            let existing = api_key::find(conn, &key_id)?.ok_or(AppError::NotFound)?;
-            if existing.revoked_at.is_some() {
-                return Err(AppError::Conflict(
-                    "This key is revoked; it can no longer be changed.".into(),
-                )
-                .into());
+    in_authz_transaction(db, move |conn| {
+        let existing = api_key::find(conn, &key_id)?.ok_or(AppError::NotFound)?;
+        if existing.revoked_at.is_some() {
+            return Err(AppError::Conflict(
+                "This key is revoked; it can no longer be changed.".into(),
+            )
+            .into());
+        }
+        let mut errors = FieldErrors::default();
+        let expires_at = check_details(&input, existing.expires_at, &mut errors);
+        let held_before = api_key::role_ids(conn, &key_id)?;
+        let mut roles =
+            check_grantable_roles(conn, &principal, &input.role_ids, &held_before, &mut errors)?;
+        // Roles the editor could not give are shown disabled, so they are not submitted: keep them.
+        let kept_ids: Vec<String> = ungrantable(conn, &principal, &held_before)?;
+        let kept = role::find_many(conn, &kept_ids)?;
+        for role_kept in kept {
+            if !roles.iter().any(|r| r.id == role_kept.id) {
+                roles.push(role_kept);
             }
-            let mut errors = FieldErrors::default();
-            let expires_at = check_details(&input, existing.expires_at, &mut errors);
-            let held_before = api_key::role_ids(conn, &key_id)?;
-            let mut roles = check_grantable_roles(
-                conn,
-                &principal,
-                &input.role_ids,
-                &held_before,
-                &mut errors,
-            )?;
-            // Roles the editor could not give are shown disabled, so they are not submitted: keep them.
-            let kept_ids: Vec<String> = ungrantable(conn, &principal, &held_before)?;
-            let kept = role::find_many(conn, &kept_ids)?;
-            for role_kept in kept {
-                if !roles.iter().any(|r| r.id == role_kept.id) {
-                    roles.push(role_kept);
-                }
-            }
-            if let Some(new_role) = inline_role(&input) {
-                if let Some(created) = role_service::create_in(
-                    conn,
-                    &principal,
-                    &new_role,
-                    INLINE_ROLE_FIELDS,
-                    &mut errors,
-                )? {
-                    roles.push(created);
-                }
-            }
-            if !errors.is_empty() {
-                return Err(FormError::Invalid(errors));
-            }
-            let name = input.name.trim();
-            api_key::update_details(conn, &key_id, name, input.description.trim(), expires_at)?;
-            let role_ids: Vec<String> = roles.iter().map(|r| r.id.clone()).collect();
-            api_key::set_roles(conn, &key_id, &role_ids)?;
-            let before_names = role::find_many(conn, &held_before)?;
-            audit::record(
-                conn,
-                audit::NewEvent {
-                    actor: &principal.actor(),
-                    action: "service-account.updated",
-                    target: Target {
-                        kind: "service-account",
-                        id: Some(key_id.clone()),
-                        label: name.to_string(),
-                    },
-                    summary: key_change_summary(&existing, name, expires_at, &before_names, &roles),
-                    ip_address: principal.ip.as_deref(),
-                    outcome: audit::OUTCOME_SUCCESS,
+        }
+        create_inline_roles(conn, &principal, &input, &mut roles, &mut errors)?;
+        if !errors.is_empty() {
+            return Err(FormError::Invalid(errors));
+        }
+        let name = input.name.trim();
+        api_key::update_details(conn, &key_id, name, input.description.trim(), expires_at)?;
+        let role_ids: Vec<String> = roles.iter().map(|r| r.id.clone()).collect();
+        api_key::set_roles(conn, &key_id, &role_ids)?;
+        let before_names = role::find_many(conn, &held_before)?;
+        audit::record(
+            conn,
+            audit::NewEvent {
+                actor: &principal.actor(),
+                action: "service-account.updated",
+                target: Target {
+                    kind: "service-account",
+                    id: Some(key_id.clone()),
+                    label: name.to_string(),
                 },
-            )?;
-            Ok(api_key::find(conn, &key_id)?.ok_or(AppError::NotFound)?)
-        })
+                summary: key_change_summary(&existing, name, expires_at, &before_names, &roles),
+                ip_address: principal.ip.as_deref(),
+                outcome: audit::OUTCOME_SUCCESS,
+            },
+        )?;
+        Ok(api_key::find(conn, &key_id)?.ok_or(AppError::NotFound)?)
     })
     .await
 }
@@ -284,30 +283,28 @@ pub async fn update(
 /// Revokes a key for good: it stays listed, and never authenticates again.
 pub async fn revoke(db: &Db, principal: Principal, key_id: String) -> Result<ApiKey, AppError> {
     principal.require(SERVICE_ACCOUNTS_DELETE)?;
-    db.run(move |conn| {
-        conn.transaction(|conn| {
-            let existing = api_key::find(conn, &key_id)?.ok_or(AppError::NotFound)?;
-            if existing.revoked_at.is_some() {
-                return Err(AppError::Conflict("This key is already revoked.".into()));
-            }
-            api_key::revoke(conn, &key_id)?;
-            audit::record(
-                conn,
-                audit::NewEvent {
-                    actor: &principal.actor(),
-                    action: "service-account.revoked",
-                    target: Target {
-                        kind: "service-account",
-                        id: Some(key_id.clone()),
-                        label: existing.name.clone(),
-                    },
-                    summary: format!("public id {}", existing.public_id),
-                    ip_address: principal.ip.as_deref(),
-                    outcome: audit::OUTCOME_SUCCESS,
+    in_authz_transaction(db, move |conn| {
+        let existing = api_key::find(conn, &key_id)?.ok_or(AppError::NotFound)?;
+        if existing.revoked_at.is_some() {
+            return Err(AppError::Conflict("This key is already revoked.".into()));
+        }
+        api_key::revoke(conn, &key_id)?;
+        audit::record(
+            conn,
+            audit::NewEvent {
+                actor: &principal.actor(),
+                action: "service-account.revoked",
+                target: Target {
+                    kind: "service-account",
+                    id: Some(key_id.clone()),
+                    label: existing.name.clone(),
                 },
-            )?;
-            api_key::find(conn, &key_id)?.ok_or(AppError::NotFound)
-        })
+                summary: format!("public id {}", existing.public_id),
+                ip_address: principal.ip.as_deref(),
+                outcome: audit::OUTCOME_SUCCESS,
+            },
+        )?;
+        api_key::find(conn, &key_id)?.ok_or(AppError::NotFound)
     })
     .await
 }

@@ -12,7 +12,11 @@ pub mod team;
 
 use std::collections::BTreeMap;
 
+use diesel::Connection;
+
+use crate::db::{Db, DbConnection};
 use crate::error::AppError;
+use crate::models::setting;
 
 /// Messages for form fields, keyed by field name; a form re-renders with them beside each field.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -72,4 +76,26 @@ impl<E: Into<AppError>> From<E> for FormError {
             other => FormError::Failed(other),
         }
     }
+}
+
+/// Runs `work` in one transaction that changes what keys may do (their roles, a role's permissions,
+/// a key's status). The change is marked in the database for other instances and at once for this
+/// instance's cache of verified keys.
+pub(crate) async fn in_authz_transaction<T, E, F>(db: &Db, work: F) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<AppError> + From<diesel::result::Error> + Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+{
+    let outcome = db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let value = work(conn)?;
+                setting::bump_authz_version(conn)?;
+                Ok::<T, E>(value)
+            })
+        })
+        .await?;
+    db.note_authz_change();
+    Ok(outcome)
 }

@@ -9,7 +9,7 @@ use crate::db::{Db, DbConnection};
 use crate::error::AppError;
 use crate::models::audit::{self, Target};
 use crate::models::permission::{self, Permission};
-use crate::services::{FieldErrors, FormError};
+use crate::services::{in_authz_transaction, FieldErrors, FormError};
 
 pub const DESCRIPTION_MAX: usize = 200;
 pub const NAME_MAX: usize = 100;
@@ -131,29 +131,27 @@ pub async fn update(
 /// who holds the permission may take it away from others.
 pub async fn delete(db: &Db, principal: Principal, name: String) -> Result<Vec<String>, AppError> {
     principal.require(PERMISSIONS_DELETE)?;
-    db.run(move |conn| {
-        conn.transaction(|conn| {
-            let existing = permission::find(conn, &name)?.ok_or(AppError::NotFound)?;
-            if existing.is_builtin {
-                return Err(AppError::Conflict(
-                    "Latchkey's own permissions cannot be deleted.".into(),
-                ));
-            }
-            if !principal.can(&name) {
-                return Err(AppError::Conflict(format!(
-                    "You can only delete permissions you hold yourself; you do not hold {name}."
-                )));
-            }
-            let roles = permission::roles_using(conn, &name)?;
-            permission::delete(conn, &name)?;
-            let summary = if roles.is_empty() {
-                "used by no role".to_string()
-            } else {
-                format!("removed from roles: {}", roles.join(", "))
-            };
-            record(conn, &principal, "permission.deleted", &name, summary)?;
-            Ok(roles)
-        })
+    in_authz_transaction(db, move |conn| {
+        let existing = permission::find(conn, &name)?.ok_or(AppError::NotFound)?;
+        if existing.is_builtin {
+            return Err(AppError::Conflict(
+                "Latchkey's own permissions cannot be deleted.".into(),
+            ));
+        }
+        if !principal.can(&name) {
+            return Err(AppError::Conflict(format!(
+                "You can only delete permissions you hold yourself; you do not hold {name}."
+            )));
+        }
+        let roles = permission::roles_using(conn, &name)?;
+        permission::delete(conn, &name)?;
+        let summary = if roles.is_empty() {
+            "used by no role".to_string()
+        } else {
+            format!("removed from roles: {}", roles.join(", "))
+        };
+        record(conn, &principal, "permission.deleted", &name, summary)?;
+        Ok(roles)
     })
     .await
 }

@@ -12,7 +12,7 @@ use crate::error::AppError;
 use crate::models::audit::{self, Target};
 use crate::models::permission::{self, Permission};
 use crate::models::role::{self, Role, RoleCounts};
-use crate::services::{FieldErrors, FormError};
+use crate::services::{in_authz_transaction, FieldErrors, FormError};
 
 pub const NAME_MAX: usize = 64;
 pub const DESCRIPTION_MAX: usize = 500;
@@ -207,68 +207,61 @@ pub async fn update(
     input: RoleInput,
 ) -> Result<Role, FormError> {
     principal.require(ROLES_UPDATE)?;
-    db.run(move |conn| {
-        conn.transaction(|conn| {
-            let existing = role::find(conn, &role_id)?.ok_or(AppError::NotFound)?;
-            if existing.is_builtin {
-                return Err(AppError::Conflict(
-                    "The built-in Admin role always holds every permission; it cannot be changed."
-                        .into(),
-                )
-                .into());
-            }
-            let before = role::permissions_of(conn, &role_id)?;
-            // Permissions the editor does not hold stay as they are: the form shows them disabled.
-            let kept: Vec<String> = before
-                .iter()
-                .filter(|p| !principal.can(p))
-                .cloned()
-                .collect();
-            let mut errors = FieldErrors::default();
-            let mut permissions = check_input(
-                conn,
-                &principal,
-                &input,
-                ROLE_FORM_FIELDS,
-                Some(&role_id),
-                &kept,
-                &mut errors,
-            )?;
-            if !errors.is_empty() {
-                return Err(FormError::Invalid(errors));
-            }
-            permissions.extend(kept);
-            permissions.sort();
-            permissions.dedup();
-            role::update(
-                conn,
-                &role_id,
-                &input.name,
-                &input.description,
-                &permissions,
-            )?;
-            audit::record(
-                conn,
-                audit::NewEvent {
-                    actor: &principal.actor(),
-                    action: "role.updated",
-                    target: Target {
-                        kind: "role",
-                        id: Some(role_id.clone()),
-                        label: input.name.trim().to_string(),
-                    },
-                    summary: change_summary(
-                        &existing.name,
-                        input.name.trim(),
-                        &before,
-                        &permissions,
-                    ),
-                    ip_address: principal.ip.as_deref(),
-                    outcome: audit::OUTCOME_SUCCESS,
+    in_authz_transaction(db, move |conn| {
+        let existing = role::find(conn, &role_id)?.ok_or(AppError::NotFound)?;
+        if existing.is_builtin {
+            return Err(AppError::Conflict(
+                "The built-in Admin role always holds every permission; it cannot be changed."
+                    .into(),
+            )
+            .into());
+        }
+        let before = role::permissions_of(conn, &role_id)?;
+        // Permissions the editor does not hold stay as they are: the form shows them disabled.
+        let kept: Vec<String> = before
+            .iter()
+            .filter(|p| !principal.can(p))
+            .cloned()
+            .collect();
+        let mut errors = FieldErrors::default();
+        let mut permissions = check_input(
+            conn,
+            &principal,
+            &input,
+            ROLE_FORM_FIELDS,
+            Some(&role_id),
+            &kept,
+            &mut errors,
+        )?;
+        if !errors.is_empty() {
+            return Err(FormError::Invalid(errors));
+        }
+        permissions.extend(kept);
+        permissions.sort();
+        permissions.dedup();
+        role::update(
+            conn,
+            &role_id,
+            &input.name,
+            &input.description,
+            &permissions,
+        )?;
+        audit::record(
+            conn,
+            audit::NewEvent {
+                actor: &principal.actor(),
+                action: "role.updated",
+                target: Target {
+                    kind: "role",
+                    id: Some(role_id.clone()),
+                    label: input.name.trim().to_string(),
                 },
-            )?;
-            Ok(role::find(conn, &role_id)?.ok_or(AppError::NotFound)?)
-        })
+                summary: change_summary(&existing.name, input.name.trim(), &before, &permissions),
+                ip_address: principal.ip.as_deref(),
+                outcome: audit::OUTCOME_SUCCESS,
+            },
+        )?;
+        Ok(role::find(conn, &role_id)?.ok_or(AppError::NotFound)?)
     })
     .await
 }
@@ -276,8 +269,7 @@ pub async fn update(
 /// Deletes a role. Holders lose it at once; deleting a role you could not have created is refused.
 pub async fn delete(db: &Db, principal: Principal, role_id: String) -> Result<Role, AppError> {
     principal.require(ROLES_DELETE)?;
-    db.run(move |conn| {
-        conn.transaction(|conn| {
+    in_authz_transaction(db, move |conn| {
             let existing = role::find(conn, &role_id)?.ok_or(AppError::NotFound)?;
             if existing.is_builtin {
                 return Err(AppError::Conflict("The built-in Admin role cannot be deleted.".into()));
@@ -303,7 +295,6 @@ pub async fn delete(db: &Db, principal: Principal, role_id: String) -> Result<Ro
                 },
             )?;
             Ok(existing)
-        })
     })
     .await
 }
@@ -420,21 +411,28 @@ pub fn check_grantable_roles(
     already_held: &[String],
     errors: &mut FieldErrors,
 ) -> Result<Vec<Role>, AppError> {
-    let mut ids: Vec<String> = requested
-        .iter()
-        .map(|id| id.trim().to_string())
-        .filter(|id| !id.is_empty())
-        .collect();
+    // Roles are named by id (forms) or by id or name (the API).
+    let mut ids: Vec<String> = Vec::new();
+    let mut unknown: Vec<String> = Vec::new();
+    for reference in requested.iter().map(|r| r.trim()).filter(|r| !r.is_empty()) {
+        let found = match role::find(conn, reference)? {
+            Some(by_id) => Some(by_id),
+            None => role::find_by_name(conn, reference)?,
+        };
+        match found {
+            Some(found) => ids.push(found.id),
+            None => unknown.push(reference.to_string()),
+        }
+    }
+    if !unknown.is_empty() {
+        errors.add(
+            "role_ids",
+            format!("These roles do not exist (any more): {}. Reload the page and choose again.", unknown.join(", ")),
+        );
+    }
     ids.sort();
     ids.dedup();
     let found = role::find_many(conn, &ids)?;
-    if found.len() != ids.len() {
-        errors.add(
-            "role_ids",
-            "One of the chosen roles no longer exists. Reload the page and choose again.",
-        );
-        return Ok(found);
-    }
     let role_ids: Vec<String> = found.iter().map(|r| r.id.clone()).collect();
     let permissions = role::permissions_by_role(conn, &role_ids)?;
     let refused: Vec<String> = found

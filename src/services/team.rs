@@ -14,7 +14,7 @@ use crate::models::role::{self, Role};
 use crate::models::user::{self, NewUser, User, STATUS_ACTIVE, STATUS_DEACTIVATED, STATUS_INVITED};
 use crate::models::{api_key, user_token};
 use crate::services::roles::{check_grantable_roles, ungrantable};
-use crate::services::{FieldErrors, FormError};
+use crate::services::{in_authz_transaction, FieldErrors, FormError};
 
 pub const INVITE_DAYS: i64 = 7;
 pub const RESET_HOURS: i64 = 24;
@@ -263,39 +263,37 @@ pub async fn deactivate(
     revoke_keys: bool,
 ) -> Result<(User, usize), AppError> {
     principal.require(USERS_DELETE)?;
-    db.run(move |conn| {
-        conn.transaction(|conn| {
-            let target = user::find(conn, &user_id)?.ok_or(AppError::NotFound)?;
-            if principal.user_id() == Some(target.id.as_str()) {
-                return Err(AppError::Conflict(
-                    "You cannot deactivate your own account. Ask another administrator.".into(),
-                ));
-            }
-            if target.status == STATUS_DEACTIVATED {
-                return Err(AppError::Conflict(format!(
-                    "{} is already deactivated.",
-                    target.email
-                )));
-            }
-            require_outranks(conn, &principal, &target, "deactivate")?;
-            if is_last_admin(conn, &target)? {
-                return Err(AppError::Conflict(format!("{} {LAST_ADMIN}", target.email)));
-            }
-            user::set_status(conn, &user_id, STATUS_DEACTIVATED)?;
-            user_token::retire_unused(conn, &user_id)?;
-            let revoked = if revoke_keys {
-                api_key::revoke_created_by(conn, &user_id)?
-            } else {
-                0
-            };
-            let summary = if revoke_keys {
-                format!("signed out; {revoked} API keys they created were revoked")
-            } else {
-                "signed out; API keys they created keep working".to_string()
-            };
-            record(conn, &principal, "user.deactivated", &target, summary)?;
-            Ok((target, revoked))
-        })
+    in_authz_transaction(db, move |conn| {
+        let target = user::find(conn, &user_id)?.ok_or(AppError::NotFound)?;
+        if principal.user_id() == Some(target.id.as_str()) {
+            return Err(AppError::Conflict(
+                "You cannot deactivate your own account. Ask another administrator.".into(),
+            ));
+        }
+        if target.status == STATUS_DEACTIVATED {
+            return Err(AppError::Conflict(format!(
+                "{} is already deactivated.",
+                target.email
+            )));
+        }
+        require_outranks(conn, &principal, &target, "deactivate")?;
+        if is_last_admin(conn, &target)? {
+            return Err(AppError::Conflict(format!("{} {LAST_ADMIN}", target.email)));
+        }
+        user::set_status(conn, &user_id, STATUS_DEACTIVATED)?;
+        user_token::retire_unused(conn, &user_id)?;
+        let revoked = if revoke_keys {
+            api_key::revoke_created_by(conn, &user_id)?
+        } else {
+            0
+        };
+        let summary = if revoke_keys {
+            format!("signed out; {revoked} API keys they created were revoked")
+        } else {
+            "signed out; API keys they created keep working".to_string()
+        };
+        record(conn, &principal, "user.deactivated", &target, summary)?;
+        Ok((target, revoked))
     })
     .await
 }

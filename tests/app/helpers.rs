@@ -95,6 +95,7 @@ pub fn settings_for(database_url: &str) -> Settings {
         session_key: None,
         db_pool_size: 4,
         workers: Some(1),
+        last_used_flush_secs: 1,
         log: "warn".into(),
     }
 }

@@ -181,11 +181,15 @@ impl KeyFormValues {
             description: self.description.clone(),
             expiry: Expiry::from_form(&self.expiry, &self.expires_on),
             role_ids: self.role_ids.clone(),
-            new_role: self.wants_new_role().then(|| RoleInput {
-                name: self.draft.name.clone(),
-                description: self.draft.description.clone(),
-                permissions: self.draft.permissions.clone(),
-            }),
+            new_roles: self
+                .wants_new_role()
+                .then(|| RoleInput {
+                    name: self.draft.name.clone(),
+                    description: self.draft.description.clone(),
+                    permissions: self.draft.permissions.clone(),
+                })
+                .into_iter()
+                .collect(),
         }
     }
 }

@@ -1,0 +1,320 @@
+//! Verifying API keys on the hot path.
+//!
+//! A verified key is cached by its public id with what it may do. The cache never serves stale
+//! rights for long: a change made on this instance clears it at once (see
+//! [`crate::services::in_authz_transaction`]), and a background thread reads the database's
+//! `authz_version` every second, so a change made by another instance is seen within about one
+//! second (two at most). Entries also expire after [`CACHE_TTL`]. Unknown public ids are cached as
+//! missing the same way, so a flood of invalid keys costs no more than valid ones.
+//!
+//! Verification never writes to the database: `last_used_at` is kept in memory and written in
+//! batches, at most once per key per minute, and once more at shutdown.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDateTime;
+use moka::sync::Cache;
+
+use crate::auth::api_key::{parse, secret_matches};
+use crate::auth::PermissionSet;
+use crate::db::{now, Db, DbConnection};
+use crate::error::AppError;
+use crate::models::{api_key, role, setting};
+
+/// How long a verified key stays cached when nothing changes.
+pub const CACHE_TTL: Duration = Duration::from_secs(60);
+/// How often each instance looks for changes made by other instances.
+pub const VERSION_POLL: Duration = Duration::from_secs(1);
+/// The most keys kept in the cache.
+pub const CACHE_CAPACITY: u64 = 100_000;
+/// A key's `last_used_at` is written at most this often.
+pub const LAST_USED_INTERVAL: Duration = Duration::from_secs(60);
+
+/// What the cache knows about a public id.
+#[derive(Debug)]
+pub enum CachedKey {
+    Found(KeyRecord),
+    Missing,
+}
+
+/// A key with everything verification needs.
+#[derive(Debug, Clone)]
+pub struct KeyRecord {
+    pub id: String,
+    pub name: String,
+    pub secret_hash: String,
+    pub expires_at: Option<NaiveDateTime>,
+    pub revoked: bool,
+    /// (id, name) of its roles.
+    pub roles: Vec<(String, String)>,
+    pub permissions: PermissionSet,
+}
+
+/// The outcome of checking a presented key.
+#[derive(Debug, Clone)]
+pub enum Verification {
+    Valid(Arc<CachedKey>),
+    Malformed,
+    NotFound,
+    Expired,
+    Revoked,
+}
+
+impl Verification {
+    /// The key when it is valid.
+    pub fn record(&self) -> Option<&KeyRecord> {
+        match self {
+            Self::Valid(entry) => match entry.as_ref() {
+                CachedKey::Found(record) => Some(record),
+                CachedKey::Missing => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The reason code used by the API: `VALID`, `MALFORMED`, `NOT_FOUND`, `EXPIRED`, `REVOKED`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Valid(_) => "VALID",
+            Self::Malformed => "MALFORMED",
+            Self::NotFound => "NOT_FOUND",
+            Self::Expired => "EXPIRED",
+            Self::Revoked => "REVOKED",
+        }
+    }
+}
+
+pub struct KeyVerifier {
+    db: Db,
+    cache: Cache<String, Arc<CachedKey>>,
+    /// The local generation the cache reflects (see [`Db::note_authz_change`]).
+    seen_generation: AtomicU64,
+    /// Bumped at every clear, so that a lookup that raced with a change is not cached.
+    epoch: AtomicU64,
+    /// The database's `authz_version` when last read.
+    seen_version: Mutex<Option<String>>,
+    last_used: Mutex<HashMap<String, LastUse>>,
+}
+
+#[derive(Debug, Clone)]
+struct LastUse {
+    at: NaiveDateTime,
+    ip: Option<String>,
+    written: Option<Instant>,
+    dirty: bool,
+}
+
+impl KeyVerifier {
+    pub fn new(db: Db) -> Arc<Self> {
+        let cache = Cache::builder().max_capacity(CACHE_CAPACITY).time_to_live(CACHE_TTL).build();
+        Arc::new(Self {
+            seen_generation: AtomicU64::new(db.authz_generation()),
+            epoch: AtomicU64::new(0),
+            db,
+            cache,
+            seen_version: Mutex::new(None),
+            last_used: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Starts the threads that watch for changes by other instances and write `last_used_at`.
+    /// They end when the verifier is dropped.
+    pub fn start_background(self: &Arc<Self>, flush_every: Duration) {
+        let watcher = Arc::downgrade(self);
+        std::thread::spawn(move || run_every(watcher, VERSION_POLL, |verifier| verifier.check_version()));
+        let flusher = Arc::downgrade(self);
+        std::thread::spawn(move || run_every(flusher, flush_every, |verifier| verifier.flush_last_used(false)));
+    }
+
+    /// Checks a presented key; uncached keys are looked up on a blocking thread.
+    pub async fn verify(&self, presented: &str, ip: Option<IpAddr>) -> Result<Verification, AppError> {
+        let Some((public_id, secret)) = parse(presented) else {
+            return Ok(Verification::Malformed);
+        };
+        let (cached, epoch) = self.cached(public_id);
+        let entry = match cached {
+            Some(entry) => entry,
+            None => {
+                let id = public_id.to_string();
+                let loaded = self.db.run(move |conn| load(conn, &id)).await?;
+                self.store(public_id, loaded, epoch)
+            }
+        };
+        Ok(self.evaluate(entry, secret, ip))
+    }
+
+    /// The same check, entirely on the calling thread (benchmarks, blocking callers).
+    pub fn verify_blocking(&self, presented: &str, ip: Option<IpAddr>) -> Result<Verification, AppError> {
+        let Some((public_id, secret)) = parse(presented) else {
+            return Ok(Verification::Malformed);
+        };
+        let (cached, epoch) = self.cached(public_id);
+        let entry = match cached {
+            Some(entry) => entry,
+            None => {
+                let mut conn = self.db.get()?;
+                let loaded = load(&mut conn, public_id)?;
+                self.store(public_id, loaded, epoch)
+            }
+        };
+        Ok(self.evaluate(entry, secret, ip))
+    }
+
+    /// The cached entry, and the epoch to hand to [`Self::store`] after a lookup.
+    fn cached(&self, public_id: &str) -> (Option<Arc<CachedKey>>, u64) {
+        let generation = self.db.authz_generation();
+        if self.seen_generation.swap(generation, Ordering::AcqRel) != generation {
+            self.invalidate_all();
+        }
+        let epoch = self.epoch.load(Ordering::Acquire);
+        (self.cache.get(public_id), epoch)
+    }
+
+    /// Caches a lookup unless the cache was cleared while it ran (it may predate the change).
+    fn store(&self, public_id: &str, loaded: CachedKey, epoch: u64) -> Arc<CachedKey> {
+        let entry = Arc::new(loaded);
+        if self.epoch.load(Ordering::Acquire) == epoch {
+            self.cache.insert(public_id.to_string(), Arc::clone(&entry));
+            if self.epoch.load(Ordering::Acquire) != epoch {
+                self.cache.invalidate(public_id);
+            }
+        }
+        entry
+    }
+
+    fn evaluate(&self, entry: Arc<CachedKey>, secret: &str, ip: Option<IpAddr>) -> Verification {
+        let CachedKey::Found(record) = entry.as_ref() else {
+            return Verification::NotFound;
+        };
+        if !secret_matches(secret, &record.secret_hash) {
+            return Verification::NotFound;
+        }
+        if record.revoked {
+            return Verification::Revoked;
+        }
+        if record.expires_at.is_some_and(|at| at <= now()) {
+            return Verification::Expired;
+        }
+        self.note_use(&record.id, ip);
+        Verification::Valid(entry)
+    }
+
+    /// Drops every cached key (keys, roles or permissions changed).
+    pub fn invalidate_all(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.cache.invalidate_all();
+    }
+
+    fn check_version(&self) {
+        let current = match self.db.get().map(|mut conn| setting::get(&mut conn, setting::AUTHZ_VERSION)) {
+            Ok(Ok(value)) => value,
+            Ok(Err(err)) => return tracing::warn!(error = %err, "cannot read the authorization version"),
+            Err(err) => return tracing::warn!(error = ?err, "cannot read the authorization version"),
+        };
+        let Ok(mut seen) = self.seen_version.lock() else {
+            return;
+        };
+        if *seen != current {
+            self.invalidate_all();
+            *seen = current;
+        }
+    }
+
+    fn note_use(&self, key_id: &str, ip: Option<IpAddr>) {
+        let Ok(mut uses) = self.last_used.lock() else {
+            return;
+        };
+        let at = now();
+        match uses.get_mut(key_id) {
+            Some(entry) => {
+                entry.at = at;
+                entry.dirty = true;
+                if let Some(ip) = ip {
+                    entry.ip = Some(ip.to_string());
+                }
+            }
+            None => {
+                let ip = ip.map(|ip| ip.to_string());
+                uses.insert(key_id.to_string(), LastUse { at, ip, written: None, dirty: true });
+            }
+        }
+    }
+
+    /// Writes the last uses that are due (every one when `all`, at shutdown).
+    pub fn flush_last_used(&self, all: bool) {
+        let due: Vec<(String, LastUse)> = {
+            let Ok(mut uses) = self.last_used.lock() else {
+                return;
+            };
+            let now_instant = Instant::now();
+            uses.iter_mut()
+                .filter(|(_, u)| u.dirty && (all || u.written.is_none_or(|w| now_instant - w >= LAST_USED_INTERVAL)))
+                .map(|(id, u)| {
+                    u.dirty = false;
+                    u.written = Some(now_instant);
+                    (id.clone(), u.clone())
+                })
+                .collect()
+        };
+        if due.is_empty() {
+            return;
+        }
+        let written = self.db.get().map(|mut conn| {
+            due.iter()
+                .map(|(id, u)| api_key::record_last_used(&mut conn, id, u.at, u.ip.as_deref()))
+                .collect::<Result<Vec<()>, _>>()
+        });
+        match written {
+            Ok(Ok(_)) => tracing::debug!(keys = due.len(), "recorded key use"),
+            Ok(Err(err)) => tracing::warn!(error = %err, "cannot record key use"),
+            Err(err) => tracing::warn!(error = ?err, "cannot record key use"),
+        }
+    }
+}
+
+fn run_every(verifier: Weak<KeyVerifier>, every: Duration, work: impl Fn(&KeyVerifier)) {
+    loop {
+        std::thread::sleep(every);
+        match verifier.upgrade() {
+            Some(verifier) => work(&verifier),
+            None => return,
+        }
+    }
+}
+
+/// Loads a key and its rights by public id.
+fn load(conn: &mut DbConnection, public_id: &str) -> Result<CachedKey, AppError> {
+    let Some(key) = api_key::find_by_public_id(conn, public_id)? else {
+        return Ok(CachedKey::Missing);
+    };
+    let role_ids = api_key::role_ids(conn, &key.id)?;
+    let roles = role::find_many(conn, &role_ids)?;
+    let permissions = if roles.iter().any(|r| r.grants_all) {
+        PermissionSet::all()
+    } else {
+        let by_role = role::permissions_by_role(conn, &role_ids)?;
+        PermissionSet::from_names(by_role.into_values().flatten())
+    };
+    Ok(CachedKey::Found(KeyRecord {
+        id: key.id,
+        name: key.name,
+        secret_hash: key.secret_hash,
+        expires_at: key.expires_at,
+        revoked: key.revoked_at.is_some(),
+        roles: roles.into_iter().map(|r| (r.id, r.name)).collect(),
+        permissions,
+    }))
+}
+
+/// The key a request presents: `Authorization: Bearer <key>` or `X-Api-Key: <key>`.
+pub fn presented_key(headers: &actix_web::http::header::HeaderMap) -> Option<&str> {
+    if let Some(value) = headers.get(actix_web::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let (scheme, token) = value.trim().split_once(' ')?;
+        return scheme.eq_ignore_ascii_case("bearer").then(|| token.trim());
+    }
+    headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim)
+}
