@@ -200,21 +200,25 @@ impl Browser {
             .unwrap_or_else(|e| panic!("type into {label_or_id:?}: {e}"));
     }
 
-    /// Clicks the visible, enabled button (or submit input) whose text is `text`.
+    /// Clicks the visible, enabled button (a submit input, or the `<summary>` that opens a
+    /// `<details>`) whose text is `text`.
     pub async fn click_button(&self, text: &str) {
         let literal = xpath_literal(text);
         let xpath = format!(
             "//button[normalize-space(.)={literal}] \
              | //input[(@type='submit' or @type='button') and normalize-space(@value)={literal}] \
+             | //summary[normalize-space(.)={literal}] \
              | //*[@role='button' and normalize-space(.)={literal}]"
         );
         self.click_first_usable(&format!("a button {text:?}"), &xpath)
             .await;
     }
 
-    /// Clicks the visible link whose text is `text`.
+    /// Clicks the visible link whose text or `aria-label` is `text` (a row's "Edit" link may be
+    /// labelled "Edit Billing service" for screen readers; that is the name to ask for).
     pub async fn click_link(&self, text: &str) {
-        let xpath = format!("//a[normalize-space(.)={}]", xpath_literal(text));
+        let literal = xpath_literal(text);
+        let xpath = format!("//a[normalize-space(.)={literal} or @aria-label={literal}]");
         self.click_first_usable(&format!("a link {text:?}"), &xpath)
             .await;
     }

@@ -4,6 +4,7 @@
 mod access;
 mod audit;
 mod browser;
+mod browser_flows;
 mod catalog;
 mod database;
 mod helpers;
