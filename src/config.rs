@@ -79,7 +79,12 @@ pub struct Settings {
     #[arg(long, env = "LATCHKEY_WORKERS", global = true)]
     pub workers: Option<usize>,
     /// How often recorded key use (`last_used_at`) is written, in seconds; each key at most once a minute.
-    #[arg(long, env = "LATCHKEY_LAST_USED_FLUSH_SECS", default_value_t = 15, global = true)]
+    #[arg(
+        long,
+        env = "LATCHKEY_LAST_USED_FLUSH_SECS",
+        default_value_t = 15,
+        global = true
+    )]
     pub last_used_flush_secs: u64,
     /// Log filter, in tracing's EnvFilter syntax.
     #[arg(long, env = "LATCHKEY_LOG", default_value = "info", global = true)]

@@ -100,7 +100,11 @@ impl Application {
         let secure_cookies = base_url.starts_with("https://");
         let keys = KeyVerifier::new(db.clone());
         keys.start_background(Duration::from_secs(settings.last_used_flush_secs.max(1)));
-        let state = web::Data::new(AppState { db: db.clone(), keys: Arc::clone(&keys), public_origin });
+        let state = web::Data::new(AppState {
+            db: db.clone(),
+            keys: Arc::clone(&keys),
+            public_origin,
+        });
 
         let mut server = HttpServer::new(move || {
             let session =
@@ -121,6 +125,8 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .app_data(routes::form_config())
+                .app_data(routes::api::json_config())
+                .app_data(routes::api::query_config())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
@@ -138,7 +144,14 @@ impl Application {
         if let Some(workers) = settings.workers {
             server = server.workers(workers.max(1));
         }
-        Ok(Self { server: server.run(), port: local.port(), base_url, setup_token, db, keys })
+        Ok(Self {
+            server: server.run(),
+            port: local.port(),
+            base_url,
+            setup_token,
+            db,
+            keys,
+        })
     }
 
     pub fn port(&self) -> u16 {

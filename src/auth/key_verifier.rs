@@ -23,7 +23,7 @@ use crate::auth::api_key::{parse, secret_matches};
 use crate::auth::PermissionSet;
 use crate::db::{now, Db, DbConnection};
 use crate::error::AppError;
-use crate::models::{api_key, role, setting};
+use crate::models::{api_key, permission, role, setting};
 
 /// How long a verified key stays cached when nothing changes.
 pub const CACHE_TTL: Duration = Duration::from_secs(60);
@@ -31,6 +31,9 @@ pub const CACHE_TTL: Duration = Duration::from_secs(60);
 pub const VERSION_POLL: Duration = Duration::from_secs(1);
 /// The most keys kept in the cache.
 pub const CACHE_CAPACITY: u64 = 100_000;
+/// Failed verifications one client address may make per [`FAILURE_WINDOW`] before it gets 429.
+pub const FAILURE_LIMIT: u32 = 30;
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 /// A key's `last_used_at` is written at most this often.
 pub const LAST_USED_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -52,6 +55,8 @@ pub struct KeyRecord {
     /// (id, name) of its roles.
     pub roles: Vec<(String, String)>,
     pub permissions: PermissionSet,
+    /// The permission names it holds, sorted (for an Admin key: the catalog when it was loaded).
+    pub permission_names: Vec<String>,
 }
 
 /// The outcome of checking a presented key.
@@ -65,6 +70,14 @@ pub enum Verification {
 }
 
 impl Verification {
+    /// The cache entry of a valid key.
+    pub fn entry(&self) -> Option<&Arc<CachedKey>> {
+        match self {
+            Self::Valid(entry) => Some(entry),
+            _ => None,
+        }
+    }
+
     /// The key when it is valid.
     pub fn record(&self) -> Option<&KeyRecord> {
         match self {
@@ -73,6 +86,16 @@ impl Verification {
                 CachedKey::Missing => None,
             },
             _ => None,
+        }
+    }
+
+    /// The code of the 401 answer for a key that does not authenticate.
+    pub fn refusal_code(&self) -> &'static str {
+        match self {
+            Self::Malformed => "MALFORMED_KEY",
+            Self::Expired => "EXPIRED",
+            Self::Revoked => "REVOKED",
+            _ => "INVALID_KEY",
         }
     }
 
@@ -98,6 +121,7 @@ pub struct KeyVerifier {
     /// The database's `authz_version` when last read.
     seen_version: Mutex<Option<String>>,
     last_used: Mutex<HashMap<String, LastUse>>,
+    failures: Mutex<HashMap<IpAddr, (Instant, u32)>>,
 }
 
 #[derive(Debug, Clone)]
@@ -110,7 +134,10 @@ struct LastUse {
 
 impl KeyVerifier {
     pub fn new(db: Db) -> Arc<Self> {
-        let cache = Cache::builder().max_capacity(CACHE_CAPACITY).time_to_live(CACHE_TTL).build();
+        let cache = Cache::builder()
+            .max_capacity(CACHE_CAPACITY)
+            .time_to_live(CACHE_TTL)
+            .build();
         Arc::new(Self {
             seen_generation: AtomicU64::new(db.authz_generation()),
             epoch: AtomicU64::new(0),
@@ -118,6 +145,7 @@ impl KeyVerifier {
             cache,
             seen_version: Mutex::new(None),
             last_used: Mutex::new(HashMap::new()),
+            failures: Mutex::new(HashMap::new()),
         })
     }
 
@@ -125,13 +153,23 @@ impl KeyVerifier {
     /// They end when the verifier is dropped.
     pub fn start_background(self: &Arc<Self>, flush_every: Duration) {
         let watcher = Arc::downgrade(self);
-        std::thread::spawn(move || run_every(watcher, VERSION_POLL, |verifier| verifier.check_version()));
+        std::thread::spawn(move || {
+            run_every(watcher, VERSION_POLL, |verifier| verifier.check_version())
+        });
         let flusher = Arc::downgrade(self);
-        std::thread::spawn(move || run_every(flusher, flush_every, |verifier| verifier.flush_last_used(false)));
+        std::thread::spawn(move || {
+            run_every(flusher, flush_every, |verifier| {
+                verifier.flush_last_used(false)
+            })
+        });
     }
 
     /// Checks a presented key; uncached keys are looked up on a blocking thread.
-    pub async fn verify(&self, presented: &str, ip: Option<IpAddr>) -> Result<Verification, AppError> {
+    pub async fn verify(
+        &self,
+        presented: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<Verification, AppError> {
         let Some((public_id, secret)) = parse(presented) else {
             return Ok(Verification::Malformed);
         };
@@ -148,7 +186,11 @@ impl KeyVerifier {
     }
 
     /// The same check, entirely on the calling thread (benchmarks, blocking callers).
-    pub fn verify_blocking(&self, presented: &str, ip: Option<IpAddr>) -> Result<Verification, AppError> {
+    pub fn verify_blocking(
+        &self,
+        presented: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<Verification, AppError> {
         let Some((public_id, secret)) = parse(presented) else {
             return Ok(Verification::Malformed);
         };
@@ -203,6 +245,41 @@ impl KeyVerifier {
         Verification::Valid(entry)
     }
 
+    /// Refuses a client that failed too often in the current window (see [`FAILURE_LIMIT`]).
+    pub fn check_rate(&self, ip: Option<IpAddr>) -> Result<(), AppError> {
+        let (Some(ip), Ok(failures)) = (ip, self.failures.lock()) else {
+            return Ok(());
+        };
+        match failures.get(&ip) {
+            Some((started, count))
+                if *count >= FAILURE_LIMIT && started.elapsed() < FAILURE_WINDOW =>
+            {
+                let retry_after_secs = (FAILURE_WINDOW - started.elapsed()).as_secs().max(1);
+                tracing::warn!(%ip, "key verification rate-limited after repeated failures");
+                Err(AppError::TooManyRequests {
+                    message: format!("Too many invalid keys from this address. Try again in {retry_after_secs} seconds."),
+                    retry_after_secs,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts a failed verification against the client's address.
+    pub fn note_failure(&self, ip: Option<IpAddr>) {
+        let (Some(ip), Ok(mut failures)) = (ip, self.failures.lock()) else {
+            return;
+        };
+        if failures.len() > 10_000 {
+            failures.retain(|_, (started, _)| started.elapsed() < FAILURE_WINDOW);
+        }
+        let entry = failures.entry(ip).or_insert((Instant::now(), 0));
+        if entry.0.elapsed() >= FAILURE_WINDOW {
+            *entry = (Instant::now(), 0);
+        }
+        entry.1 += 1;
+    }
+
     /// Drops every cached key (keys, roles or permissions changed).
     pub fn invalidate_all(&self) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
@@ -210,10 +287,18 @@ impl KeyVerifier {
     }
 
     fn check_version(&self) {
-        let current = match self.db.get().map(|mut conn| setting::get(&mut conn, setting::AUTHZ_VERSION)) {
+        let current = match self
+            .db
+            .get()
+            .map(|mut conn| setting::get(&mut conn, setting::AUTHZ_VERSION))
+        {
             Ok(Ok(value)) => value,
-            Ok(Err(err)) => return tracing::warn!(error = %err, "cannot read the authorization version"),
-            Err(err) => return tracing::warn!(error = ?err, "cannot read the authorization version"),
+            Ok(Err(err)) => {
+                return tracing::warn!(error = %err, "cannot read the authorization version")
+            }
+            Err(err) => {
+                return tracing::warn!(error = ?err, "cannot read the authorization version")
+            }
         };
         let Ok(mut seen) = self.seen_version.lock() else {
             return;
@@ -239,7 +324,15 @@ impl KeyVerifier {
             }
             None => {
                 let ip = ip.map(|ip| ip.to_string());
-                uses.insert(key_id.to_string(), LastUse { at, ip, written: None, dirty: true });
+                uses.insert(
+                    key_id.to_string(),
+                    LastUse {
+                        at,
+                        ip,
+                        written: None,
+                        dirty: true,
+                    },
+                );
             }
         }
     }
@@ -252,7 +345,12 @@ impl KeyVerifier {
             };
             let now_instant = Instant::now();
             uses.iter_mut()
-                .filter(|(_, u)| u.dirty && (all || u.written.is_none_or(|w| now_instant - w >= LAST_USED_INTERVAL)))
+                .filter(|(_, u)| {
+                    u.dirty
+                        && (all
+                            || u.written
+                                .is_none_or(|w| now_instant - w >= LAST_USED_INTERVAL))
+                })
                 .map(|(id, u)| {
                     u.dirty = false;
                     u.written = Some(now_instant);
@@ -293,12 +391,21 @@ fn load(conn: &mut DbConnection, public_id: &str) -> Result<CachedKey, AppError>
     };
     let role_ids = api_key::role_ids(conn, &key.id)?;
     let roles = role::find_many(conn, &role_ids)?;
-    let permissions = if roles.iter().any(|r| r.grants_all) {
-        PermissionSet::all()
+    let (permissions, mut permission_names) = if roles.iter().any(|r| r.grants_all) {
+        let catalog: Vec<String> = permission::list(conn)?
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        (PermissionSet::all(), catalog)
     } else {
-        let by_role = role::permissions_by_role(conn, &role_ids)?;
-        PermissionSet::from_names(by_role.into_values().flatten())
+        let names: Vec<String> = role::permissions_by_role(conn, &role_ids)?
+            .into_values()
+            .flatten()
+            .collect();
+        (PermissionSet::from_names(names.clone()), names)
     };
+    permission_names.sort();
+    permission_names.dedup();
     Ok(CachedKey::Found(KeyRecord {
         id: key.id,
         name: key.name,
@@ -307,14 +414,21 @@ fn load(conn: &mut DbConnection, public_id: &str) -> Result<CachedKey, AppError>
         revoked: key.revoked_at.is_some(),
         roles: roles.into_iter().map(|r| (r.id, r.name)).collect(),
         permissions,
+        permission_names,
     }))
 }
 
 /// The key a request presents: `Authorization: Bearer <key>` or `X-Api-Key: <key>`.
 pub fn presented_key(headers: &actix_web::http::header::HeaderMap) -> Option<&str> {
-    if let Some(value) = headers.get(actix_web::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    if let Some(value) = headers
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         let (scheme, token) = value.trim().split_once(' ')?;
         return scheme.eq_ignore_ascii_case("bearer").then(|| token.trim());
     }
-    headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim)
+    headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
 }

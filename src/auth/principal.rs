@@ -10,7 +10,7 @@ use actix_session::SessionExt;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
-use crate::auth::key_verifier::{presented_key, Verification};
+use crate::auth::key_verifier::presented_key;
 use crate::auth::session;
 use crate::error::AppError;
 use crate::models::audit::Actor;
@@ -180,14 +180,12 @@ async fn load_from_key(req: &HttpRequest) -> Result<Principal, AppError> {
         .ok_or_else(|| AppError::Internal("application state missing".into()))?;
     let ip = req.peer_addr().map(|addr| addr.ip());
     let verification = state.keys.verify(presented, ip).await?;
-    let code = match &verification {
-        Verification::Malformed => "MALFORMED_KEY",
-        Verification::NotFound => "INVALID_KEY",
-        Verification::Expired => "EXPIRED",
-        Verification::Revoked => "REVOKED",
-        Verification::Valid(_) => "VALID",
-    };
-    let record = verification.record().ok_or(AppError::InvalidKey { code })?;
+    let record = verification.record().ok_or(AppError::InvalidKey {
+        code: verification.refusal_code(),
+    })?;
+    if let Some(entry) = verification.entry() {
+        req.extensions_mut().insert(Arc::clone(entry));
+    }
     Ok(Principal {
         kind: PrincipalKind::Key,
         id: record.id.clone(),

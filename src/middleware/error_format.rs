@@ -9,7 +9,7 @@ use actix_web::{web, Error, HttpMessage, HttpResponse, ResponseError};
 
 use crate::auth::Principal;
 use crate::error::AppError;
-use crate::models::audit::{self, Actor, Target};
+use crate::models::audit::{self, Target};
 use crate::startup::AppState;
 
 pub async fn render_errors(
@@ -58,7 +58,11 @@ pub async fn render_errors(
 /// Every refused attempt is recorded in the audit log, with who tried what.
 async fn record_denial<B>(res: &ServiceResponse<B>, permission: &str) {
     let request = res.request();
-    let principal = request.extensions().get::<Principal>().cloned();
+    // Only a known caller's refusal is recorded: key checks for other services (forward auth) stay
+    // free of database writes.
+    let Some(principal) = request.extensions().get::<Principal>().cloned() else {
+        return;
+    };
     let Some(state) = request.app_data::<web::Data<AppState>>() else {
         return;
     };
@@ -67,9 +71,7 @@ async fn record_denial<B>(res: &ServiceResponse<B>, permission: &str) {
     let outcome = state
         .db
         .run(move |conn| {
-            let actor = principal
-                .as_ref()
-                .map_or(Actor::Anonymous, Principal::actor);
+            let actor = principal.actor();
             audit::record(
                 conn,
                 audit::NewEvent {
@@ -81,7 +83,7 @@ async fn record_denial<B>(res: &ServiceResponse<B>, permission: &str) {
                         label: attempt,
                     },
                     summary: format!("missing permission {permission}"),
-                    ip_address: principal.as_ref().and_then(|p| p.ip.as_deref()),
+                    ip_address: principal.ip.as_deref(),
                     outcome: audit::OUTCOME_DENIED,
                 },
             )
@@ -95,6 +97,9 @@ async fn record_denial<B>(res: &ServiceResponse<B>, permission: &str) {
 
 fn json_response(err: &AppError) -> HttpResponse {
     let mut response = HttpResponse::build(err.status_code());
+    if matches!(err, AppError::InvalidKey { .. } | AppError::Unauthenticated) {
+        response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"latchkey\""));
+    }
     if let AppError::TooManyRequests {
         retry_after_secs, ..
     } = err

@@ -239,9 +239,48 @@ pub fn count_active_created_by(conn: &mut DbConnection, user_id: &str) -> QueryR
 }
 
 /// Records when (and from where) a key was last used; written in batches, never per request.
-pub fn record_last_used(conn: &mut DbConnection, id: &str, at: NaiveDateTime, ip: Option<&str>) -> QueryResult<()> {
+pub fn record_last_used(
+    conn: &mut DbConnection,
+    id: &str,
+    at: NaiveDateTime,
+    ip: Option<&str>,
+) -> QueryResult<()> {
     diesel::update(api_keys::table.find(id))
-        .set((api_keys::last_used_at.eq(Some(at)), api_keys::last_used_ip.eq(ip)))
+        .set((
+            api_keys::last_used_at.eq(Some(at)),
+            api_keys::last_used_ip.eq(ip),
+        ))
         .execute(conn)
         .map(|_| ())
+}
+
+/// Keys ordered by id (oldest first), after `after`, with creators and roles (the API's cursor pages).
+pub fn list_after(
+    conn: &mut DbConnection,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<KeyListing>> {
+    let mut query = api_keys::table
+        .left_join(users::table)
+        .select((ApiKey::as_select(), users::email.nullable()))
+        .order(api_keys::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(api_keys::id.gt(after.to_string()));
+    }
+    let rows: Vec<(ApiKey, Option<String>)> = query.load(conn)?;
+    let ids: Vec<String> = rows.iter().map(|(key, _)| key.id.clone()).collect();
+    let mut roles_by_key = roles_of_keys(conn, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|(key, creator_email)| {
+            let roles = roles_by_key.remove(&key.id).unwrap_or_default();
+            KeyListing {
+                key,
+                creator_email,
+                roles,
+            }
+        })
+        .collect())
 }

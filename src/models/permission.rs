@@ -134,3 +134,20 @@ pub fn usage_counts(
         .load(conn)?;
     Ok(rows.into_iter().collect())
 }
+
+/// Permissions ordered by name, after `after` (the API's cursor pages).
+pub fn list_after(
+    conn: &mut DbConnection,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<Permission>> {
+    let mut query = permissions::table
+        .select(Permission::as_select())
+        .order(permissions::name.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(permissions::name.gt(after.to_string()));
+    }
+    query.load(conn)
+}

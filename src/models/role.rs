@@ -228,3 +228,20 @@ pub fn holder_counts(conn: &mut DbConnection, role_id: &str) -> QueryResult<Role
         users,
     })
 }
+
+/// Roles ordered by id, after `after` (the API's cursor pages).
+pub fn list_after(
+    conn: &mut DbConnection,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<Role>> {
+    let mut query = roles::table
+        .select(Role::as_select())
+        .order(roles::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(roles::id.gt(after.to_string()));
+    }
+    query.load(conn)
+}

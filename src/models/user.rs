@@ -205,3 +205,20 @@ pub fn count_active_holders(conn: &mut DbConnection, role_id: &str) -> QueryResu
         .count()
         .get_result(conn)
 }
+
+/// Users ordered by id, after `after` (the API's cursor pages).
+pub fn list_after(
+    conn: &mut DbConnection,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<User>> {
+    let mut query = users::table
+        .select(User::as_select())
+        .order(users::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(users::id.gt(after.to_string()));
+    }
+    query.load(conn)
+}

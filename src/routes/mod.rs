@@ -1,6 +1,7 @@
 //! The route table: every route with the access it needs, in one place. The same table registers the
 //! routes and lets a test walk them all to prove each refuses a caller without that access.
 
+pub mod api;
 pub mod assets;
 pub mod health;
 pub mod web;
@@ -109,6 +110,30 @@ route_table! {
     GET  "/audit", Permission(AUDIT_LOG_RETRIEVE) => web::audit::list;
     GET  "/audit/export.csv", Permission(AUDIT_LOG_RETRIEVE) => web::audit::export_csv;
     GET  "/audit/export.json", Permission(AUDIT_LOG_RETRIEVE) => web::audit::export_json;
+
+    POST "/api/v1/keys/verify", Public => api::verify::verify;
+    GET  "/api/v1/auth/forward", Public => api::verify::forward;
+    GET  "/api/v1/whoami", SignedIn => api::keys::whoami;
+    GET  "/api/v1/roles", Permission(ROLES_RETRIEVE) => api::roles::list;
+    POST "/api/v1/roles", Permission(ROLES_CREATE), audit "role.created" => api::roles::create;
+    GET  "/api/v1/roles/{id}", Permission(ROLES_RETRIEVE) => api::roles::show;
+    PATCH "/api/v1/roles/{id}", Permission(ROLES_UPDATE), audit "role.updated" => api::roles::update;
+    DELETE "/api/v1/roles/{id}", Permission(ROLES_DELETE), audit "role.deleted" => api::roles::delete;
+    GET  "/api/v1/service-accounts", Permission(SERVICE_ACCOUNTS_RETRIEVE) => api::keys::list;
+    POST "/api/v1/service-accounts", Permission(SERVICE_ACCOUNTS_CREATE), audit "service-account.created" => api::keys::create;
+    GET  "/api/v1/service-accounts/{id}", Permission(SERVICE_ACCOUNTS_RETRIEVE) => api::keys::show;
+    PATCH "/api/v1/service-accounts/{id}", Permission(SERVICE_ACCOUNTS_UPDATE), audit "service-account.updated" => api::keys::update;
+    DELETE "/api/v1/service-accounts/{id}", Permission(SERVICE_ACCOUNTS_DELETE), audit "service-account.revoked" => api::keys::delete;
+    PUT  "/api/v1/service-accounts/{id}/roles/{role_id}", Permission(SERVICE_ACCOUNTS_UPDATE), audit "service-account.updated" => api::keys::add_role;
+    DELETE "/api/v1/service-accounts/{id}/roles/{role_id}", Permission(SERVICE_ACCOUNTS_UPDATE), audit "service-account.updated" => api::keys::remove_role;
+    GET  "/api/v1/permissions", Permission(PERMISSIONS_RETRIEVE) => api::permissions::list;
+    POST "/api/v1/permissions", Permission(PERMISSIONS_CREATE), audit "permission.created" => api::permissions::create;
+    PATCH "/api/v1/permissions/{name}", Permission(PERMISSIONS_UPDATE), audit "permission.updated" => api::permissions::update;
+    DELETE "/api/v1/permissions/{name}", Permission(PERMISSIONS_DELETE), audit "permission.deleted" => api::permissions::delete;
+    GET  "/api/v1/users", Permission(USERS_RETRIEVE) => api::users::list;
+    PUT  "/api/v1/users/{id}/roles/{role_id}", Permission(USERS_UPDATE), audit "user.roles-granted" => api::users::grant_role;
+    DELETE "/api/v1/users/{id}/roles/{role_id}", Permission(USERS_UPDATE), audit "user.roles-revoked" => api::users::revoke_role;
+    GET  "/api/v1/audit-events", Permission(AUDIT_LOG_RETRIEVE) => api::audit::list;
 }
 
 /// Form bodies: a generous limit for role forms with many permissions, and a clear 413 beyond it.

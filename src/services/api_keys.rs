@@ -148,7 +148,9 @@ fn create_inline_roles(
     errors: &mut FieldErrors,
 ) -> Result<(), AppError> {
     for new_role in inline_roles(input) {
-        if let Some(created) = role_service::create_in(conn, principal, &new_role, INLINE_ROLE_FIELDS, errors)? {
+        if let Some(created) =
+            role_service::create_in(conn, principal, &new_role, INLINE_ROLE_FIELDS, errors)?
+        {
             roles.push(created);
         }
     }

@@ -70,21 +70,22 @@ impl AuditQuery {
     }
 }
 
-/// One page of events and the cursor of the next page, if there is one.
+/// One page of events (newest first) and the cursor of the next page, if there is one.
 pub async fn page(
     db: &Db,
     principal: &Principal,
     filter: AuditFilter,
     after: Option<Cursor>,
+    limit: i64,
 ) -> Result<(Vec<AuditEvent>, Option<String>), AppError> {
     principal.require(AUDIT_LOG_RETRIEVE)?;
     let mut events = db
         .run(move |conn| {
-            Ok::<_, AppError>(audit::search(conn, &filter, after.as_ref(), PAGE_SIZE + 1)?)
+            Ok::<_, AppError>(audit::search(conn, &filter, after.as_ref(), limit + 1)?)
         })
         .await?;
-    let next = if events.len() as i64 > PAGE_SIZE {
-        events.truncate(PAGE_SIZE as usize);
+    let next = if events.len() as i64 > limit {
+        events.truncate(limit as usize);
         events.last().map(|e| {
             Cursor {
                 occurred_at: e.occurred_at,

@@ -99,3 +99,13 @@ where
     db.note_authz_change();
     Ok(outcome)
 }
+
+impl FormError {
+    /// For renderings that show one message (JSON answers): the first field's.
+    pub fn into_app_error(self) -> AppError {
+        match self {
+            FormError::Invalid(errors) => errors.into(),
+            FormError::Failed(err) => err,
+        }
+    }
+}

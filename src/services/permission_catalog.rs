@@ -69,8 +69,7 @@ pub async fn create(
     description: String,
 ) -> Result<Permission, FormError> {
     principal.require(PERMISSIONS_CREATE)?;
-    db.run(move |conn| {
-        conn.transaction(|conn| {
+    in_authz_transaction(db, move |conn| {
             let name = name.trim().to_string();
             let mut errors = FieldErrors::default();
             if !is_valid_name(&name) {
@@ -88,7 +87,6 @@ pub async fn create(
             permission::insert_custom(conn, &name, description.trim())?;
             record(conn, &principal, "permission.created", &name, description.trim().to_string())?;
             Ok(permission::find(conn, &name)?.ok_or(AppError::NotFound)?)
-        })
     })
     .await
 }

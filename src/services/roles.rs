@@ -427,7 +427,10 @@ pub fn check_grantable_roles(
     if !unknown.is_empty() {
         errors.add(
             "role_ids",
-            format!("These roles do not exist (any more): {}. Reload the page and choose again.", unknown.join(", ")),
+            format!(
+                "These roles do not exist (any more): {}. Reload the page and choose again.",
+                unknown.join(", ")
+            ),
         );
     }
     ids.sort();

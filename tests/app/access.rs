@@ -23,13 +23,22 @@ async fn call(
     app: &TestApp,
     method: &str,
     path: &str,
+    key: Option<&str>,
 ) -> reqwest::Response {
     let url = app.url(&concrete(path));
-    match method {
-        "GET" => client.get(url).send().await.unwrap(),
-        "POST" => client.post(url).form(&[("x", "y")]).send().await.unwrap(),
-        other => panic!("add {other} to this test"),
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut request = client.request(method.clone(), url);
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
     }
+    if path.starts_with("/api/") {
+        if method != reqwest::Method::GET {
+            request = request.json(&serde_json::json!({}));
+        }
+    } else if method == reqwest::Method::POST {
+        request = request.form(&[("x", "y")]);
+    }
+    request.send().await.unwrap()
 }
 
 #[tokio::test]
@@ -46,12 +55,61 @@ async fn every_route_refuses_callers_without_its_access() {
         .unwrap();
     assert_eq!(signed_in.status(), 303);
 
+    let powerless_key = app.issue_key("Powerless", &[]).await;
     let mut checked = 0;
     for route in ROUTES {
+        if route.path.starts_with("/api/") {
+            if route.access == Access::Public {
+                continue;
+            }
+            let without_key = call(&anonymous, &app, route.method, route.path, None).await;
+            assert_eq!(
+                without_key.status(),
+                401,
+                "{} {} without a key",
+                route.method,
+                route.path
+            );
+            let with_session = call(&member, &app, route.method, route.path, None).await;
+            assert_eq!(
+                with_session.status(),
+                401,
+                "{} {}: a browser session never authorizes the API",
+                route.method,
+                route.path
+            );
+            let json: serde_json::Value = with_session.json().await.unwrap();
+            assert!(
+                json["error"]["code"].is_string(),
+                "the API answers JSON errors"
+            );
+            if let Access::Permission(permission) = route.access {
+                let refused = call(
+                    &anonymous,
+                    &app,
+                    route.method,
+                    route.path,
+                    Some(&powerless_key),
+                )
+                .await;
+                assert_eq!(
+                    refused.status(),
+                    403,
+                    "{} {} with a key lacking {permission}",
+                    route.method,
+                    route.path
+                );
+                let json: serde_json::Value = refused.json().await.unwrap();
+                assert_eq!(json["error"]["code"], "INSUFFICIENT_PERMISSIONS");
+                assert_eq!(json["error"]["required"], permission);
+            }
+            checked += 1;
+            continue;
+        }
         match route.access {
             Access::Public => continue,
             Access::SignedIn => {
-                let response = call(&anonymous, &app, route.method, route.path).await;
+                let response = call(&anonymous, &app, route.method, route.path, None).await;
                 assert!(
                     response.status() == 303 && location(&response).starts_with("/login"),
                     "{} {} must send anonymous callers to sign in, got {}",
@@ -61,7 +119,7 @@ async fn every_route_refuses_callers_without_its_access() {
                 );
             }
             Access::Permission(permission) => {
-                let response = call(&anonymous, &app, route.method, route.path).await;
+                let response = call(&anonymous, &app, route.method, route.path, None).await;
                 assert_eq!(
                     response.status(),
                     303,
@@ -69,7 +127,7 @@ async fn every_route_refuses_callers_without_its_access() {
                     route.method,
                     route.path
                 );
-                let response = call(&member, &app, route.method, route.path).await;
+                let response = call(&member, &app, route.method, route.path, None).await;
                 assert_eq!(
                     response.status(),
                     403,

@@ -414,3 +414,51 @@ impl TestApp {
         .await
     }
 }
+
+impl TestApp {
+    /// Issues a key holding these roles directly in the database and returns its full text.
+    pub async fn issue_key(&self, name: &str, role_ids: &[&str]) -> String {
+        let name = name.to_string();
+        let role_ids: Vec<String> = role_ids.iter().map(|r| r.to_string()).collect();
+        self.with_db(move |conn| {
+            let generated = latchkey::auth::api_key::generate();
+            let now = latchkey::db::now();
+            let id = new_id();
+            latchkey::models::api_key::insert(
+                conn,
+                &latchkey::models::api_key::NewApiKey {
+                    id: &id,
+                    public_id: &generated.public_id,
+                    name: &name,
+                    description: "",
+                    secret_hash: &generated.secret_hash,
+                    created_by: None,
+                    created_at: now,
+                    updated_at: now,
+                    expires_at: None,
+                },
+            )
+            .expect("insert a key");
+            latchkey::models::api_key::set_roles(conn, &id, &role_ids)
+                .expect("give the key its roles");
+            generated.full_key
+        })
+        .await
+    }
+
+    /// A key holding the Admin role.
+    pub async fn admin_key(&self) -> String {
+        self.issue_key(
+            "Admin automation",
+            &[latchkey::auth::catalog::ADMIN_ROLE_ID],
+        )
+        .await
+    }
+
+    /// A request to the JSON API with a key.
+    pub fn api(&self, method: reqwest::Method, path: &str, key: &str) -> reqwest::RequestBuilder {
+        reqwest::Client::new()
+            .request(method, self.url(path))
+            .bearer_auth(key)
+    }
+}

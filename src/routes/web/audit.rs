@@ -50,9 +50,14 @@ pub async fn list(
     let query = query.into_inner();
     let (rows, next, errors) = match query.filter() {
         Ok(filter) => {
-            let (events, next) =
-                audit_log::page(&state.db, &principal, filter, Cursor::decode(&query.after))
-                    .await?;
+            let (events, next) = audit_log::page(
+                &state.db,
+                &principal,
+                filter,
+                Cursor::decode(&query.after),
+                audit_log::PAGE_SIZE,
+            )
+            .await?;
             let rows = events
                 .into_iter()
                 .map(|e| EventRow {

@@ -1,0 +1,144 @@
+//! The JSON API for connected systems. Every endpoint authenticates with an API key
+//! (`Authorization: Bearer <key>` or `X-Api-Key`) and calls the same services as the console, so the
+//! same permission checks and no-escalation rule apply.
+
+pub mod audit;
+pub mod keys;
+pub mod permissions;
+pub mod roles;
+pub mod users;
+pub mod verify;
+
+use actix_web::error::JsonPayloadError;
+use actix_web::{web, HttpResponse};
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::error::AppError;
+
+/// The largest JSON body the API reads.
+pub const JSON_LIMIT_BYTES: usize = 256 * 1024;
+pub const DEFAULT_PAGE: i64 = 50;
+pub const MAX_PAGE: i64 = 200;
+
+/// `?limit=&cursor=` of list endpoints.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    pub fn limit(&self) -> Result<i64, AppError> {
+        match self.limit {
+            None => Ok(DEFAULT_PAGE),
+            Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+            Some(_) => Err(AppError::validation(
+                "limit",
+                format!("limit must be between 1 and {MAX_PAGE}."),
+            )),
+        }
+    }
+
+    pub fn cursor(&self) -> Option<String> {
+        self.cursor.clone().filter(|c| !c.is_empty())
+    }
+}
+
+/// A page of a list: the items and, when more follow, the cursor of the next page.
+#[derive(Debug, Serialize)]
+pub struct ListResponse<T: Serialize> {
+    pub data: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T: Serialize> ListResponse<T> {
+    /// Builds a page from `limit + 1` fetched items: the extra one only says that more follow.
+    pub fn from_fetched(mut items: Vec<T>, limit: i64, cursor_of: impl Fn(&T) -> String) -> Self {
+        let more = items.len() as i64 > limit;
+        items.truncate(limit as usize);
+        let next_cursor = if more {
+            items.last().map(&cursor_of)
+        } else {
+            None
+        };
+        Self {
+            data: items,
+            next_cursor,
+        }
+    }
+}
+
+/// JSON bodies: 256 KiB at most, unknown fields refused, every failure a JSON error.
+pub fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(JSON_LIMIT_BYTES)
+        .error_handler(|err, _req| {
+            let app_err = match err {
+                JsonPayloadError::Overflow { .. }
+                | JsonPayloadError::OverflowKnownLength { .. } => AppError::PayloadTooLarge {
+                    limit_kib: JSON_LIMIT_BYTES / 1024,
+                },
+                JsonPayloadError::ContentType => AppError::BadRequest(
+                    "Send a JSON body with `Content-Type: application/json`.".into(),
+                ),
+                JsonPayloadError::Deserialize(e) => {
+                    AppError::validation("body", format!("The JSON body is not valid: {e}."))
+                }
+                other => AppError::BadRequest(format!("The JSON body could not be read: {other}.")),
+            };
+            app_err.into()
+        })
+}
+
+/// Query strings: malformed or unknown parameters are a 422 with a message.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _req| {
+        AppError::validation("query", format!("The query string is not valid: {err}.")).into()
+    })
+}
+
+pub fn created<T: Serialize>(body: &T) -> HttpResponse {
+    HttpResponse::Created().json(body)
+}
+
+/// RFC 3339 time as stored (UTC).
+pub fn rfc3339(at: &NaiveDateTime) -> String {
+    at.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// For PATCH bodies: absent field → `None`, `null` → `Some(None)`, value → `Some(Some(v))`.
+pub fn double_option<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// Parses an RFC 3339 time into UTC.
+pub fn parse_time(field: &str, value: &str) -> Result<NaiveDateTime, AppError> {
+    chrono::DateTime::parse_from_rfc3339(value)
+        .map(|t| t.naive_utc())
+        .map_err(|_| {
+            AppError::validation(
+                field,
+                "Use an RFC 3339 time, for example 2027-01-31T00:00:00Z.",
+            )
+        })
+}
+
+/// A role as the API shows it inside other objects.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoleRef {
+    pub id: String,
+    pub name: String,
+}
+
+impl From<(String, String)> for RoleRef {
+    fn from((id, name): (String, String)) -> Self {
+        Self { id, name }
+    }
+}

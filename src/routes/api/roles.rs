@@ -1,0 +1,145 @@
+//! `/api/v1/roles`
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use super::{created, rfc3339, ListResponse, PageQuery};
+use crate::auth::Principal;
+use crate::error::AppError;
+use crate::models::role::{self, Role};
+use crate::services::roles::{self as role_service, RoleInput, ROLE_FORM_FIELDS};
+use crate::startup::AppState;
+
+#[derive(Debug, Serialize)]
+pub struct RoleOut {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub builtin: bool,
+    /// True for the Admin role: every permission, including ones added later.
+    pub all_permissions: bool,
+    pub permissions: Vec<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn role_out(role: Role, permissions: Vec<String>) -> RoleOut {
+    RoleOut {
+        created_at: rfc3339(&role.created_at),
+        updated_at: rfc3339(&role.updated_at),
+        id: role.id,
+        name: role.name,
+        description: role.description,
+        builtin: role.is_builtin,
+        all_permissions: role.grants_all,
+        permissions,
+    }
+}
+
+async fn load(state: &AppState, id: String) -> Result<RoleOut, AppError> {
+    state
+        .db
+        .run(move |conn| {
+            let found = role::find(conn, &id)?.ok_or(AppError::NotFound)?;
+            let permissions = role::permissions_of(conn, &id)?;
+            Ok(role_out(found, permissions))
+        })
+        .await
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
+    let limit = query.limit()?;
+    let cursor = query.cursor();
+    let roles = state
+        .db
+        .run(move |conn| {
+            let roles = role::list_after(conn, cursor.as_deref(), limit + 1)?;
+            let ids: Vec<String> = roles.iter().map(|r| r.id.clone()).collect();
+            let mut by_role = role::permissions_by_role(conn, &ids)?;
+            Ok::<_, AppError>(
+                roles
+                    .into_iter()
+                    .map(|r| {
+                        let permissions = by_role.remove(&r.id).unwrap_or_default();
+                        role_out(r, permissions)
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(ListResponse::from_fetched(roles, limit, |r| r.id.clone())))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRole {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub permissions: Vec<String>,
+}
+
+pub async fn create(
+    principal: Principal,
+    state: web::Data<AppState>,
+    body: web::Json<NewRole>,
+) -> Result<HttpResponse, AppError> {
+    let body = body.into_inner();
+    let input = RoleInput {
+        name: body.name,
+        description: body.description,
+        permissions: body.permissions,
+    };
+    let saved = role_service::create(&state.db, principal, input, ROLE_FORM_FIELDS)
+        .await
+        .map_err(|e| e.into_app_error())?;
+    Ok(created(&load(&state, saved.id).await?))
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(load(&state, path.into_inner()).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolePatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub permissions: Option<Vec<String>>,
+}
+
+pub async fn update(
+    principal: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<RolePatch>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let current = load(&state, id.clone()).await?;
+    let patch = body.into_inner();
+    let input = RoleInput {
+        name: patch.name.unwrap_or(current.name),
+        description: patch.description.unwrap_or(current.description),
+        permissions: patch.permissions.unwrap_or(current.permissions),
+    };
+    role_service::update(&state.db, principal, id.clone(), input)
+        .await
+        .map_err(|e| e.into_app_error())?;
+    Ok(HttpResponse::Ok().json(load(&state, id).await?))
+}
+
+pub async fn delete(
+    principal: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    role_service::delete(&state.db, principal, path.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
