@@ -2,6 +2,7 @@
 //! Set TEST_DATABASE_URL=postgres://… to run them all on PostgreSQL.
 
 mod access;
+mod api;
 mod audit;
 mod browser;
 mod browser_flows;
