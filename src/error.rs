@@ -55,6 +55,16 @@ pub fn forbidden_sentence(permission: &str) -> String {
     }
 }
 
+/// The codes of a 401 answer from the API: the key is unknown, not in Latchkey's format, expired,
+/// revoked, or missing.
+pub const KEY_REFUSAL_CODES: &[&str] = &[
+    "INVALID_KEY",
+    "MALFORMED_KEY",
+    "EXPIRED",
+    "REVOKED",
+    "MISSING",
+];
+
 fn invalid_key_sentence(code: &str) -> &'static str {
     match code {
         "MALFORMED_KEY" => "The API key is not in Latchkey's format (lk_<id>_<secret>). Send it as `Authorization: Bearer <key>`.",
@@ -84,6 +94,8 @@ impl AppError {
         match self {
             Self::NotFound => "NOT_FOUND",
             Self::Unauthenticated => "UNAUTHENTICATED",
+            // A request without any key is answered like an invalid one (with its own message).
+            Self::InvalidKey { code: "MISSING" } => "INVALID_KEY",
             Self::InvalidKey { code } => code,
             Self::Forbidden { .. } => "INSUFFICIENT_PERMISSIONS",
             Self::Validation { .. } => "VALIDATION_FAILED",
@@ -140,18 +152,26 @@ impl AppError {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// Every error the API answers: `{"error": {"code", "message", "field"?, "required"?}}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
+    /// A stable machine-readable code, e.g. `NOT_FOUND`, `INSUFFICIENT_PERMISSIONS`, `VALIDATION_FAILED`.
     pub code: &'static str,
+    /// A sentence for people.
     pub message: String,
+    /// `VALIDATION_FAILED` only: the input at fault (a body field, `body`, `query`, `limit`, `cursor`…).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub field: Option<String>,
+    /// `INSUFFICIENT_PERMISSIONS` only: the permission the caller lacks.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub required: Option<String>,
 }
 

@@ -178,3 +178,63 @@ async fn sessions_survive_a_restart_because_the_key_is_kept_in_the_database() {
         "another instance on the same database accepts the cookie"
     );
 }
+
+#[tokio::test]
+async fn behind_https_the_cookie_is_secure_and_only_the_public_origin_may_post() {
+    let database = TestDatabase::create();
+    let mut settings = settings_for(&database.url);
+    settings.public_url = Some("https://keys.example.com/".into());
+    let app = latchkey::startup::Application::build(settings)
+        .await
+        .expect("the app starts");
+    let port = app.port();
+    let db = app.db().clone();
+    tokio::spawn(app.run_until_stopped());
+    tokio::task::spawn_blocking(move || {
+        let mut conn = db.get().unwrap();
+        let input = latchkey::services::setup::AdminInput {
+            email: ADMIN_EMAIL.into(),
+            display_name: String::new(),
+            password: PASSWORD.into(),
+            password_confirmation: PASSWORD.into(),
+        };
+        assert!(latchkey::services::setup::create_admin_blocking(&mut conn, &input).is_ok());
+    })
+    .await
+    .unwrap();
+    let url = format!("http://127.0.0.1:{port}/login");
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let form = [("email", ADMIN_EMAIL), ("password", PASSWORD)];
+
+    let from_public = plain
+        .post(&url)
+        .header("Origin", "https://keys.example.com")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(from_public.status(), 303);
+    let cookie = from_public
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(cookie.contains("Secure"), "{cookie}");
+
+    let from_host = plain
+        .post(&url)
+        .header("Origin", format!("http://127.0.0.1:{port}"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        from_host.status(),
+        403,
+        "only the configured public origin is accepted"
+    );
+}

@@ -16,6 +16,7 @@ use crate::routes::web::development::{format_time, PAGE_SIZE};
 use crate::routes::web::form::FormFields;
 use crate::routes::web::pickers::RoleChecklist;
 use crate::routes::web::{public_origin, render, see_other};
+use crate::services::notify::{self, Delivery};
 use crate::services::roles::{self as role_service, effective_permissions, EffectivePermission};
 use crate::services::team::{self, InviteInput, INVITE_DAYS, RESET_HOURS};
 use crate::services::{audit_log, FieldErrors, FormError};
@@ -222,6 +223,14 @@ pub async fn issued_link(
         .await?;
     let origin = public_origin(&req, state.public_origin.as_deref());
     let invited = member.status == user::STATUS_INVITED;
+    let link = token.map(|t| {
+        match notify::deliver_password_link(
+            &member.email,
+            format!("{origin}/set-password?token={t}"),
+        ) {
+            Delivery::HandOver { link } => link,
+        }
+    });
     let page = PasswordLinkPage {
         asset_version: ASSET_VERSION,
         layout: Layout::new(
@@ -232,7 +241,7 @@ pub async fn issued_link(
         ),
         user_id,
         email: member.email,
-        link: token.map(|t| format!("{origin}/set-password?token={t}")),
+        link,
         valid_for: if invited {
             format!("{INVITE_DAYS} days")
         } else {
