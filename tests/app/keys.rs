@@ -627,7 +627,10 @@ async fn a_role_the_editor_cannot_give_stays_on_the_key_when_they_save() {
     app.signed_in_member(&[SERVICE_ACCOUNTS_RETRIEVE, SERVICE_ACCOUNTS_UPDATE])
         .await;
     let form = body(app.get(&format!("/development/keys/{key_id}/edit")).await).await;
-    assert!(form.contains("This key keeps this role, but you cannot give or remove it"));
+    assert!(form.contains(
+        "Kept as it is. You cannot give or remove this role: it holds users.delete, which you do \
+         not hold."
+    ));
     let saved = app
         .post_form(
             &format!("/development/keys/{key_id}"),

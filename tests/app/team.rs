@@ -168,6 +168,14 @@ async fn a_superior_cannot_take_away_a_role_they_could_not_grant() {
     })
     .await;
 
+    let page = body(app.get(&format!("/team/{senior}")).await).await;
+    assert!(
+        page.contains(
+            "Kept as it is. You cannot give or remove this role: it holds audit-log.retrieve, \
+             which you do not hold."
+        ),
+        "the person's page says the role stays, and why: {page}"
+    );
     let saved = app.post_form(&format!("/team/{senior}/roles"), &[]).await;
     assert_eq!(saved.status(), 303);
     assert!(
