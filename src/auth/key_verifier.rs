@@ -209,8 +209,11 @@ impl KeyVerifier {
     /// The cached entry, and the epoch to hand to [`Self::store`] after a lookup.
     fn cached(&self, public_id: &str) -> (Option<Arc<CachedKey>>, u64) {
         let generation = self.db.authz_generation();
-        if self.seen_generation.swap(generation, Ordering::AcqRel) != generation {
+        if self.seen_generation.load(Ordering::Acquire) != generation {
+            // Cleared before the new generation is recorded: a request that finds it recorded
+            // can no longer read an entry from before the change.
             self.invalidate_all();
+            self.seen_generation.fetch_max(generation, Ordering::AcqRel);
         }
         let epoch = self.epoch.load(Ordering::Acquire);
         (self.cache.get(public_id), epoch)
