@@ -34,6 +34,19 @@ pub enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Create an API key as the system and print it once on standard output (scripted set-ups, CI).
+    #[command(hide = true)]
+    CreateKey {
+        /// The key's name (the system that will use it).
+        #[arg(long)]
+        name: String,
+        /// A role to give the key, by name or id (repeat for several), e.g. `--role Admin`.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// What the key is for.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

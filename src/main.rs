@@ -5,6 +5,8 @@ use clap::Parser;
 
 use latchkey::config::{Cli, Command, Settings};
 use latchkey::db::Db;
+use latchkey::error::AppError;
+use latchkey::services::api_keys::{self as key_service, Expiry, KeyInput};
 use latchkey::services::setup::{self, AdminInput};
 use latchkey::services::FormError;
 use latchkey::startup::Application;
@@ -20,6 +22,11 @@ fn main() -> ExitCode {
             name,
             password_stdin: _,
         } => create_admin(&cli.settings, email, name),
+        Command::CreateKey {
+            name,
+            roles,
+            description,
+        } => create_key(&cli.settings, name, roles, description),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -85,4 +92,40 @@ fn create_admin(settings: &Settings, email: String, name: Option<String>) -> Res
         }
         Err(FormError::Failed(err)) => Err(err.to_string()),
     }
+}
+
+/// Creates a key as the system, through the same service as the console, and prints it once.
+fn create_key(
+    settings: &Settings,
+    name: String,
+    roles: Vec<String>,
+    description: String,
+) -> Result<(), String> {
+    let db = Db::open(&settings.database_url, 1).map_err(|e| e.to_string())?;
+    {
+        let mut conn = db.get().map_err(|e| e.to_string())?;
+        setup::seed(&mut conn).map_err(|e| e.to_string())?;
+    }
+    let input = KeyInput {
+        name,
+        description,
+        expiry: Ok(Expiry::Never),
+        role_ids: roles,
+        new_roles: Vec::new(),
+    };
+    let created = actix_web::rt::System::new()
+        .block_on(key_service::create_as_system(&db, input))
+        .map_err(|err| match err.into_app_error() {
+            AppError::Validation { field, message } => {
+                let flag = if field == "role_ids" { "role" } else { &field };
+                format!("--{flag}: {message}")
+            }
+            other => other.to_string(),
+        })?;
+    eprintln!(
+        "Created API key {} (lk_{}). It is shown once, below; Latchkey keeps only its hash.",
+        created.key.name, created.key.public_id
+    );
+    println!("{}", created.secret);
+    Ok(())
 }

@@ -54,11 +54,13 @@ impl PermissionSet {
     }
 }
 
-/// How the principal authenticated: a person from the session, or a system with an API key.
+/// How the principal authenticated: a person from the session, or a system with an API key; or
+/// Latchkey itself, acting for an operator's command on the server (`latchkey create-key`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PrincipalKind {
     User,
     Key,
+    System,
 }
 
 /// Whoever is acting and what they may do: a signed-in person or an API key, with one permission
@@ -77,6 +79,19 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// Latchkey itself, holding every permission: for commands run on the server by its operator.
+    /// Recorded in the audit log as the actor `system`.
+    pub fn system() -> Self {
+        Self {
+            kind: PrincipalKind::System,
+            id: "system".into(),
+            label: "system".into(),
+            display_name: "system".into(),
+            permissions: PermissionSet::all(),
+            ip: None,
+        }
+    }
+
     pub fn can(&self, permission: &str) -> bool {
         self.permissions.can(permission)
     }
@@ -100,6 +115,7 @@ impl Principal {
                 id: self.id.clone(),
                 label: self.label.clone(),
             },
+            PrincipalKind::System => Actor::System,
         }
     }
 

@@ -250,6 +250,41 @@ fn ensure_parent_dir(path: &Path) -> Result<(), OpenError> {
 }
 
 /// Applies the pending migrations of the connection's backend.
+/// Runs `work` in one transaction, committed when it returns `Ok` and rolled back otherwise.
+///
+/// Use this rather than `Connection::transaction`: on SQLite the outermost transaction starts with
+/// `BEGIN IMMEDIATE`, taking the write lock at once and waiting up to `busy_timeout` for another
+/// writer. A plain (deferred) `BEGIN` that reads and then writes fails at once with "database is
+/// locked" when another connection wrote in between, whatever the busy timeout: concurrent API calls
+/// then answered 500. Inside a transaction this opens a savepoint, as `Connection::transaction` does.
+pub fn transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    let outermost = Manager::transaction_manager_status_mut(conn)
+        .transaction_depth()?
+        .is_none();
+    match conn {
+        DbConnection::Sqlite(inner) if outermost => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?
+        }
+        _ => Manager::begin_transaction(conn)?,
+    }
+    match work(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => match Manager::rollback_transaction(conn) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+            Err(rollback_error) => Err(rollback_error.into()),
+        },
+    }
+}
+
 pub fn run_migrations(conn: &mut DbConnection) -> Result<(), String> {
     match conn {
         DbConnection::Sqlite(c) => c

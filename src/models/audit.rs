@@ -79,20 +79,28 @@ pub fn times_since(
         .load(conn)
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+/// One entry of the audit log.
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize, utoipa::ToSchema)]
 #[diesel(table_name = audit_events)]
 pub struct AuditEvent {
     pub id: String,
+    /// UTC, without an offset: `YYYY-MM-DDTHH:MM:SS` with optional fractional seconds.
+    #[schema(value_type = String, pattern = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?$")]
     pub occurred_at: NaiveDateTime,
+    /// `user`, `service-account`, `anonymous` or `system`.
     pub actor_kind: String,
+    #[schema(required = true)]
     pub actor_id: Option<String>,
     pub actor_label: String,
     pub action: String,
     pub target_kind: String,
+    #[schema(required = true)]
     pub target_id: Option<String>,
     pub target_label: String,
     pub summary: String,
+    #[schema(required = true)]
     pub ip_address: Option<String>,
+    /// `success`, `failure` or `denied`.
     pub outcome: String,
 }
 

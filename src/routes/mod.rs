@@ -111,6 +111,8 @@ route_table! {
     GET  "/audit/export.csv", Permission(AUDIT_LOG_RETRIEVE) => web::audit::export_csv;
     GET  "/audit/export.json", Permission(AUDIT_LOG_RETRIEVE) => web::audit::export_json;
 
+    GET  "/api-reference", SignedIn => web::api_reference::show;
+
     POST "/api/v1/keys/verify", Public => api::verify::verify;
     GET  "/api/v1/auth/forward", Public => api::verify::forward;
     GET  "/api/v1/whoami", SignedIn => api::keys::whoami;
@@ -134,6 +136,7 @@ route_table! {
     PUT  "/api/v1/users/{id}/roles/{role_id}", Permission(USERS_UPDATE), audit "user.roles-granted" => api::users::grant_role;
     DELETE "/api/v1/users/{id}/roles/{role_id}", Permission(USERS_UPDATE), audit "user.roles-revoked" => api::users::revoke_role;
     GET  "/api/v1/audit-events", Permission(AUDIT_LOG_RETRIEVE) => api::audit::list;
+    GET  "/api/v1/openapi.json", Public => api::openapi::document;
 }
 
 /// Form bodies: a generous limit for role forms with many permissions, and a clear 413 beyond it.

@@ -1,7 +1,5 @@
 //! A person's own account: changing their password, and setting one from an invitation or reset link.
 
-use diesel::Connection;
-
 use crate::auth::password;
 use crate::auth::token::sha256_hex;
 use crate::auth::Principal;
@@ -50,7 +48,7 @@ pub async fn change_password(
     }
     let hash = password::hash_off_thread(new_password).await?;
     db.run(move |conn| {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             user::set_password(conn, &found.id, &hash)?;
             audit::record(
                 conn,
@@ -103,7 +101,7 @@ pub async fn redeem_link(
     }
     let hash = password::hash_off_thread(new_password).await?;
     db.run(move |conn| {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             if !user_token::mark_used(conn, &link.id)? {
                 return Err(AppError::NotFound.into());
             }

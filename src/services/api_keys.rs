@@ -222,6 +222,12 @@ pub async fn create(
     .await
 }
 
+/// Creates a key as Latchkey itself (`latchkey create-key` on the server): the same operation as
+/// [`create`], with every permission, recorded with the actor `system`.
+pub async fn create_as_system(db: &Db, input: KeyInput) -> Result<CreatedKey, FormError> {
+    create(db, Principal::system(), input).await
+}
+
 pub async fn update(
     db: &Db,
     principal: Principal,

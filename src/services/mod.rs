@@ -13,8 +13,6 @@ pub mod team;
 
 use std::collections::BTreeMap;
 
-use diesel::Connection;
-
 use crate::db::{Db, DbConnection};
 use crate::error::AppError;
 use crate::models::setting;
@@ -90,7 +88,7 @@ where
 {
     let outcome = db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::db::transaction(conn, |conn| {
                 let value = work(conn)?;
                 setting::bump_authz_version(conn)?;
                 Ok::<T, E>(value)

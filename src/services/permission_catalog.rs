@@ -1,8 +1,6 @@
 //! Permissions the operator defines for their own systems (`documents.render`, `billing.refund`, …).
 //! Latchkey's own permissions are built in and read-only.
 
-use diesel::Connection;
-
 use crate::auth::catalog::{PERMISSIONS_CREATE, PERMISSIONS_DELETE, PERMISSIONS_UPDATE};
 use crate::auth::Principal;
 use crate::db::{Db, DbConnection};
@@ -99,7 +97,7 @@ pub async fn update(
 ) -> Result<Permission, FormError> {
     principal.require(PERMISSIONS_UPDATE)?;
     db.run(move |conn| {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             let existing = permission::find(conn, &name)?.ok_or(AppError::NotFound)?;
             if existing.is_builtin {
                 return Err(

@@ -3,8 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use diesel::Connection;
-
 use crate::auth::catalog::{ROLES_CREATE, ROLES_DELETE, ROLES_UPDATE};
 use crate::auth::{PermissionSet, Principal};
 use crate::db::{new_id, Db, DbConnection};
@@ -189,7 +187,7 @@ pub async fn create(
 ) -> Result<Role, FormError> {
     principal.require(ROLES_CREATE)?;
     db.run(move |conn| {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             let mut errors = FieldErrors::default();
             match create_in(conn, &principal, &input, fields, &mut errors)? {
                 Some(created) => Ok(created),

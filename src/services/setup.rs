@@ -2,8 +2,6 @@
 
 use subtle::ConstantTimeEq;
 
-use diesel::Connection;
-
 use crate::auth::catalog::ADMIN_ROLE_ID;
 use crate::auth::token::{self, sha256_hex};
 use crate::db::{new_id, now, Db, DbConnection};
@@ -113,7 +111,7 @@ pub async fn complete(
     let password = input.password.clone();
     let hash = crate::auth::password::hash_off_thread(password).await?;
     db.run(move |conn| {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             if !token_is_valid(conn, &token)?
                 || !setting::delete(conn, setting::SETUP_TOKEN_SHA256)?
             {
@@ -140,7 +138,7 @@ pub fn create_admin_blocking(
 ) -> Result<User, FormError> {
     input.validate().map_err(FormError::Invalid)?;
     let hash = crate::auth::password::hash(&input.password)?;
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let created = create_admin_in(conn, input, &hash, &Actor::System, None, "user.created")?;
         setting::delete(conn, setting::SETUP_TOKEN_SHA256)?;
         Ok::<_, AppError>(created)

@@ -2,7 +2,6 @@
 //! holds across restarts and across every instance on one database).
 
 use chrono::Duration;
-use diesel::Connection;
 
 use crate::auth::password;
 use crate::db::{now, Db};
@@ -55,7 +54,7 @@ pub async fn sign_in(
         Some(user) if password_matches && user.is_active() => {
             let signed_in = user.clone();
             db.run(move |conn| {
-                conn.transaction(|conn| {
+                crate::db::transaction(conn, |conn| {
                     user::record_sign_in(conn, &signed_in.id)?;
                     audit::record(
                         conn,

@@ -2,7 +2,6 @@
 //! deactivating and reactivating them, and issuing password-reset links.
 
 use chrono::Duration;
-use diesel::Connection;
 
 use crate::auth::catalog::{ADMIN_ROLE_ID, USERS_CREATE, USERS_DELETE, USERS_UPDATE};
 use crate::auth::token::{random_hex, sha256_hex};
@@ -78,7 +77,7 @@ pub async fn invite(
 ) -> Result<IssuedLink, FormError> {
     principal.require(USERS_CREATE)?;
     db.run(move |conn| {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             let mut errors = FieldErrors::default();
             let email = user::normalize_email(&input.email);
             if email.is_empty() {
@@ -186,7 +185,7 @@ pub async fn set_roles(
 ) -> Result<User, FormError> {
     principal.require(USERS_UPDATE)?;
     db.run(move |conn| {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             let target = user::find(conn, &user_id)?.ok_or(AppError::NotFound)?;
             let before = user::role_ids(conn, &user_id)?;
             let mut errors = FieldErrors::default();
@@ -301,7 +300,7 @@ pub async fn deactivate(
 pub async fn reactivate(db: &Db, principal: Principal, user_id: String) -> Result<User, AppError> {
     principal.require(USERS_DELETE)?;
     db.run(move |conn| {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             let target = user::find(conn, &user_id)?.ok_or(AppError::NotFound)?;
             if target.status != STATUS_DEACTIVATED {
                 return Err(AppError::Conflict(format!(
@@ -337,7 +336,7 @@ pub async fn issue_reset_link(
 ) -> Result<IssuedLink, AppError> {
     principal.require(USERS_UPDATE)?;
     db.run(move |conn| {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             let target = user::find(conn, &user_id)?.ok_or(AppError::NotFound)?;
             if target.status == STATUS_DEACTIVATED {
                 return Err(AppError::Conflict(format!(

@@ -132,3 +132,26 @@ async fn sqlite_urls_may_be_paths_or_sqlite_urls() {
     drop(app);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Found by the schemathesis run in CI: on SQLite, concurrent API writes answered 500 ("database is
+/// locked"), because a deferred transaction that reads and then writes cannot wait for another writer.
+/// Write transactions now take the write lock when they begin.
+#[tokio::test]
+async fn concurrent_api_writes_wait_for_each_other_instead_of_failing() {
+    let app = spawn_app().await;
+    let key = app.admin_key().await;
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let request = if i % 2 == 0 {
+            app.api(reqwest::Method::POST, "/api/v1/roles", &key)
+                .json(&serde_json::json!({"name": format!("Role {i}"), "permissions": ["roles.retrieve"]}))
+        } else {
+            app.api(reqwest::Method::POST, "/api/v1/service-accounts", &key)
+                .json(&serde_json::json!({"name": format!("Key {i}"), "roles": ["Admin"]}))
+        };
+        calls.spawn(async move { request.send().await.unwrap().status() });
+    }
+    while let Some(status) = calls.join_next().await {
+        assert_eq!(status.unwrap(), 201);
+    }
+}

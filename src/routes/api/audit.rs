@@ -2,7 +2,9 @@
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
+use utoipa::IntoParams;
 
+use super::openapi::ValidationFailed;
 use super::{ListResponse, MAX_PAGE};
 use crate::auth::Principal;
 use crate::error::AppError;
@@ -10,25 +12,48 @@ use crate::models::audit::Cursor;
 use crate::services::audit_log::{self, AuditQuery};
 use crate::startup::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AuditEventsQuery {
+    /// An actor's email (or key name), or their id; exact match.
     #[serde(default)]
     pub actor: String,
+    /// An action such as `role.created`; exact match.
     #[serde(default)]
     pub action: String,
+    /// A target's name or id; exact match.
     #[serde(default)]
     pub target: String,
     /// YYYY-MM-DD, inclusive.
     #[serde(default)]
+    #[param(format = Date)]
     pub from: String,
     /// YYYY-MM-DD, inclusive.
     #[serde(default)]
+    #[param(format = Date)]
     pub until: String,
+    /// How many events to answer (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page; absent or empty: the first page.
     pub cursor: Option<String>,
 }
 
+/// Search the audit log
+///
+/// Newest first, with the Audit log tab's filters.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit-events",
+    operation_id = "listAuditEvents",
+    tag = "audit-log",
+    params(AuditEventsQuery),
+    responses(
+        (status = 200, description = "A page of events, newest first.", body = ListResponse<crate::models::audit::AuditEvent>),
+        (status = 422, response = ValidationFailed),
+    )
+)]
 pub async fn list(
     principal: Principal,
     state: web::Data<AppState>,

@@ -2,7 +2,9 @@
 
 use actix_web::{web, HttpMessage, HttpResponse};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use super::openapi::{key_status_schema, Conflict, NotFound, Unauthorized, ValidationFailed};
 use super::{created, double_option, parse_time, rfc3339, ListResponse, PageQuery, RoleRef};
 use crate::auth::key_verifier::CachedKey;
 use crate::auth::Principal;
@@ -13,7 +15,9 @@ use crate::services::api_keys::{self as key_service, Expiry, KeyDetail, KeyInput
 use crate::services::roles::RoleInput;
 use crate::startup::AppState;
 
-#[derive(Debug, Serialize)]
+/// An API key (service account). Its secret is never shown again after creation.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ServiceAccount)]
 pub struct KeyOut {
     pub id: String,
     /// The non-secret part of the key (`lk_<public_id>_…`).
@@ -21,14 +25,24 @@ pub struct KeyOut {
     pub name: String,
     pub description: String,
     /// `active`, `expired` or `revoked`.
+    #[schema(schema_with = key_status_schema)]
     pub status: &'static str,
     pub roles: Vec<RoleRef>,
+    /// Every permission the key holds through its roles (present on a single key, absent in lists).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub permissions: Option<Vec<String>>,
+    /// The email of the person who created the key (null when created by a key or the system).
+    #[schema(required = true)]
     pub created_by: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    /// Null: never expires.
+    #[schema(required = true, format = DateTime)]
     pub expires_at: Option<String>,
+    #[schema(required = true, format = DateTime)]
     pub last_used_at: Option<String>,
+    #[schema(required = true, format = DateTime)]
     pub revoked_at: Option<String>,
 }
 
@@ -74,6 +88,20 @@ async fn load(state: &AppState, id: String) -> Result<KeyOut, AppError> {
         .await
 }
 
+/// List API keys
+///
+/// Revoked keys stay listed, with status `revoked`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/service-accounts",
+    operation_id = "listServiceAccounts",
+    tag = "service-accounts",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of keys, by id.", body = ListResponse<KeyOut>),
+        (status = 422, response = ValidationFailed),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<PageQuery>,
@@ -99,26 +127,34 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(ListResponse::from_fetched(keys, limit, |k| k.id.clone())))
 }
 
-#[derive(Debug, Deserialize)]
+/// A role created together with the key.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewInlineRole)]
 pub struct NewRoleIn {
     /// Empty or absent: the role is named after the key ("one role per system").
     #[serde(default)]
+    #[schema(max_length = 64)]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub description: String,
     #[serde(default)]
     pub permissions: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewServiceAccount)]
 pub struct NewKey {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub description: String,
-    /// RFC 3339; absent or null: never expires.
+    /// RFC 3339, in the future; absent or null: never expires.
     #[serde(default)]
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
     /// Role ids or names.
     #[serde(default)]
@@ -128,7 +164,9 @@ pub struct NewKey {
     pub new_roles: Vec<NewRoleIn>,
 }
 
-#[derive(Debug, Serialize)]
+/// A key just created, with its secret.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = CreatedServiceAccount)]
 pub struct CreatedKeyOut {
     #[serde(flatten)]
     pub key: KeyOut,
@@ -143,6 +181,20 @@ fn expiry(field_value: Option<&str>) -> Result<Expiry, AppError> {
     }
 }
 
+/// Create an API key
+///
+/// The answer holds the full key (`secret`) this once. Giving the key a role needs every permission
+/// of that role; `new_roles` also needs `roles.create`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/service-accounts",
+    operation_id = "createServiceAccount",
+    tag = "service-accounts",
+    request_body = NewKey,
+    responses(
+        (status = 201, description = "The key was created; `secret` is shown this once.", body = CreatedKeyOut),
+    )
+)]
 pub async fn create(
     principal: Principal,
     state: web::Data<AppState>,
@@ -174,6 +226,18 @@ pub async fn create(
     }))
 }
 
+/// Get an API key
+#[utoipa::path(
+    get,
+    path = "/api/v1/service-accounts/{id}",
+    operation_id = "getServiceAccount",
+    tag = "service-accounts",
+    params(("id" = String, Path, description = "The key's id.")),
+    responses(
+        (status = 200, description = "The key, with its effective permissions.", body = KeyOut),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn show(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -181,13 +245,16 @@ pub async fn show(
     Ok(HttpResponse::Ok().json(load(&state, path.into_inner()).await?))
 }
 
-#[derive(Debug, Deserialize)]
+/// Absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ServiceAccountPatch)]
 pub struct KeyPatch {
     pub name: Option<String>,
     pub description: Option<String>,
-    /// Absent: unchanged; null: never expires; a time: expires then.
+    /// Absent: unchanged; null: never expires; a time (RFC 3339, in the future): expires then.
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(format = DateTime)]
     pub expires_at: Option<Option<String>>,
     /// Replaces the key's roles (ids or names).
     pub roles: Option<Vec<String>>,
@@ -218,6 +285,20 @@ fn unchanged(current: &KeyOut) -> KeyInput {
     }
 }
 
+/// Change an API key
+#[utoipa::path(
+    patch,
+    path = "/api/v1/service-accounts/{id}",
+    operation_id = "updateServiceAccount",
+    tag = "service-accounts",
+    params(("id" = String, Path, description = "The key's id.")),
+    request_body = KeyPatch,
+    responses(
+        (status = 200, description = "The key as saved.", body = KeyOut),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
 pub async fn update(
     principal: Principal,
     state: web::Data<AppState>,
@@ -248,7 +329,21 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(saved))
 }
 
-/// Revokes the key (it stays listed as revoked).
+/// Revoke an API key
+///
+/// The key stops working at once and stays listed as revoked.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/service-accounts/{id}",
+    operation_id = "revokeServiceAccount",
+    tag = "service-accounts",
+    params(("id" = String, Path, description = "The key's id.")),
+    responses(
+        (status = 200, description = "The revoked key.", body = KeyOut),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
 pub async fn delete(
     principal: Principal,
     state: web::Data<AppState>,
@@ -258,6 +353,23 @@ pub async fn delete(
     Ok(HttpResponse::Ok().json(load(&state, revoked.id).await?))
 }
 
+/// Give an API key a role
+#[utoipa::path(
+    put,
+    path = "/api/v1/service-accounts/{id}/roles/{role_id}",
+    operation_id = "addServiceAccountRole",
+    tag = "service-accounts",
+    params(
+        ("id" = String, Path, description = "The key's id."),
+        ("role_id" = String, Path, description = "The role's id or name."),
+    ),
+    responses(
+        (status = 200, description = "The key as saved.", body = KeyOut),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = ValidationFailed),
+    )
+)]
 pub async fn add_role(
     principal: Principal,
     state: web::Data<AppState>,
@@ -273,6 +385,23 @@ pub async fn add_role(
     Ok(HttpResponse::Ok().json(saved))
 }
 
+/// Take a role from an API key
+#[utoipa::path(
+    delete,
+    path = "/api/v1/service-accounts/{id}/roles/{role_id}",
+    operation_id = "removeServiceAccountRole",
+    tag = "service-accounts",
+    params(
+        ("id" = String, Path, description = "The key's id."),
+        ("role_id" = String, Path, description = "The role's id."),
+    ),
+    responses(
+        (status = 200, description = "The key as saved.", body = KeyOut),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = ValidationFailed),
+    )
+)]
 pub async fn remove_role(
     principal: Principal,
     state: web::Data<AppState>,
@@ -291,7 +420,8 @@ pub async fn remove_role(
     Ok(HttpResponse::Ok().json(saved))
 }
 
-#[derive(Debug, Serialize)]
+/// The calling key.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct WhoAmI {
     pub id: String,
     pub name: String,
@@ -299,10 +429,24 @@ pub struct WhoAmI {
     /// True when a role (Admin) gives every permission, including ones added later.
     pub all_permissions: bool,
     pub permissions: Vec<String>,
+    /// Null: never expires.
+    #[schema(required = true, format = DateTime)]
     pub expires_at: Option<String>,
 }
 
-/// The calling key, answered from the verification cache (no database work on a cache hit).
+/// The calling key
+///
+/// Answered from the verification cache (no database work on a cache hit). Any valid key may call it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/whoami",
+    operation_id = "whoami",
+    tag = "keys",
+    responses(
+        (status = 200, description = "The key that sent the request.", body = WhoAmI),
+        (status = 401, response = Unauthorized),
+    )
+)]
 pub async fn whoami(
     req: actix_web::HttpRequest,
     _principal: Principal,

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod keys;
+pub mod openapi;
 pub mod permissions;
 pub mod roles;
 pub mod users;
@@ -13,6 +14,7 @@ use actix_web::error::JsonPayloadError;
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::error::AppError;
 
@@ -22,10 +24,14 @@ pub const DEFAULT_PAGE: i64 = 50;
 pub const MAX_PAGE: i64 = 200;
 
 /// `?limit=&cursor=` of list endpoints.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// How many items to answer (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page; absent or empty: the first page.
     pub cursor: Option<String>,
 }
 
@@ -47,9 +53,11 @@ impl PageQuery {
 }
 
 /// A page of a list: the items and, when more follow, the cursor of the next page.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ListResponse<T: Serialize> {
     pub data: Vec<T>,
+    /// Pass as `?cursor=` for the next page; null on the last page.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 
@@ -131,7 +139,7 @@ pub fn parse_time(field: &str, value: &str) -> Result<NaiveDateTime, AppError> {
 }
 
 /// A role as the API shows it inside other objects.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RoleRef {
     pub id: String,
     pub name: String,

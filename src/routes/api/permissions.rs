@@ -2,7 +2,9 @@
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use super::openapi::{Conflict, NotFound, ValidationFailed};
 use super::{created, ListResponse, PageQuery};
 use crate::auth::Principal;
 use crate::error::AppError;
@@ -10,7 +12,9 @@ use crate::models::permission::{self, Permission};
 use crate::services::permission_catalog;
 use crate::startup::AppState;
 
-#[derive(Debug, Serialize)]
+/// A permission of the catalog: `resource.action`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Permission)]
 pub struct PermissionOut {
     pub name: String,
     pub description: String,
@@ -28,6 +32,18 @@ impl From<Permission> for PermissionOut {
     }
 }
 
+/// List the permission catalog
+#[utoipa::path(
+    get,
+    path = "/api/v1/permissions",
+    operation_id = "listPermissions",
+    tag = "permissions",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of permissions, by name.", body = ListResponse<PermissionOut>),
+        (status = 422, response = ValidationFailed),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<PageQuery>,
@@ -46,14 +62,28 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(ListResponse::from_fetched(items, limit, |p| p.name.clone())))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPermission {
+    /// `resource.action`: lower-case letters, digits, `-` and `_`, with one dot (e.g. `documents.render`).
+    #[schema(pattern = r"^[a-z0-9_-]+\.[a-z0-9_-]+$", max_length = 100)]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub description: String,
 }
 
+/// Add a permission to the catalog
+#[utoipa::path(
+    post,
+    path = "/api/v1/permissions",
+    operation_id = "createPermission",
+    tag = "permissions",
+    request_body = NewPermission,
+    responses(
+        (status = 201, description = "The permission was added.", body = PermissionOut),
+    )
+)]
 pub async fn create(
     principal: Principal,
     state: web::Data<AppState>,
@@ -66,12 +96,29 @@ pub async fn create(
     Ok(created(&PermissionOut::from(made)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PermissionPatch {
+    #[schema(max_length = 200)]
     pub description: String,
 }
 
+/// Change a permission's description
+///
+/// Latchkey's own permissions are read-only (409).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/permissions/{name}",
+    operation_id = "updatePermission",
+    tag = "permissions",
+    params(("name" = String, Path, description = "The permission's name.")),
+    request_body = PermissionPatch,
+    responses(
+        (status = 200, description = "The permission as saved.", body = PermissionOut),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
 pub async fn update(
     principal: Principal,
     state: web::Data<AppState>,
@@ -89,7 +136,21 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(PermissionOut::from(saved)))
 }
 
-/// Deletes the permission and removes it from every role that uses it.
+/// Delete a permission
+///
+/// Removes it from every role that uses it. Only someone holding the permission may delete it.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/permissions/{name}",
+    operation_id = "deletePermission",
+    tag = "permissions",
+    params(("name" = String, Path, description = "The permission's name.")),
+    responses(
+        (status = 204, description = "The permission was deleted."),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
 pub async fn delete(
     principal: Principal,
     state: web::Data<AppState>,

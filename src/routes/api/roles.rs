@@ -2,7 +2,9 @@
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use super::openapi::{Conflict, NotFound, ValidationFailed};
 use super::{created, rfc3339, ListResponse, PageQuery};
 use crate::auth::Principal;
 use crate::error::AppError;
@@ -10,16 +12,22 @@ use crate::models::role::{self, Role};
 use crate::services::roles::{self as role_service, RoleInput, ROLE_FORM_FIELDS};
 use crate::startup::AppState;
 
-#[derive(Debug, Serialize)]
+/// A named set of permissions.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Role)]
 pub struct RoleOut {
     pub id: String,
     pub name: String,
     pub description: String,
+    /// True for the built-in Admin role, which cannot be changed or deleted.
     pub builtin: bool,
     /// True for the Admin role: every permission, including ones added later.
     pub all_permissions: bool,
+    /// The permission names the role holds.
     pub permissions: Vec<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
@@ -47,6 +55,18 @@ async fn load(state: &AppState, id: String) -> Result<RoleOut, AppError> {
         .await
 }
 
+/// List roles
+#[utoipa::path(
+    get,
+    path = "/api/v1/roles",
+    operation_id = "listRoles",
+    tag = "roles",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of roles, by id.", body = ListResponse<RoleOut>),
+        (status = 422, response = ValidationFailed),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<PageQuery>,
@@ -73,16 +93,31 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(ListResponse::from_fetched(roles, limit, |r| r.id.clone())))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRole {
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub description: String,
     #[serde(default)]
     pub permissions: Vec<String>,
 }
 
+/// Create a role
+///
+/// The caller may only put into a role permissions they hold themselves.
+#[utoipa::path(
+    post,
+    path = "/api/v1/roles",
+    operation_id = "createRole",
+    tag = "roles",
+    request_body = NewRole,
+    responses(
+        (status = 201, description = "The role was created.", body = RoleOut),
+    )
+)]
 pub async fn create(
     principal: Principal,
     state: web::Data<AppState>,
@@ -100,6 +135,18 @@ pub async fn create(
     Ok(created(&load(&state, saved.id).await?))
 }
 
+/// Get a role
+#[utoipa::path(
+    get,
+    path = "/api/v1/roles/{id}",
+    operation_id = "getRole",
+    tag = "roles",
+    params(("id" = String, Path, description = "The role's id.")),
+    responses(
+        (status = 200, description = "The role.", body = RoleOut),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn show(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -107,14 +154,30 @@ pub async fn show(
     Ok(HttpResponse::Ok().json(load(&state, path.into_inner()).await?))
 }
 
-#[derive(Debug, Deserialize)]
+/// Absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RolePatch {
     pub name: Option<String>,
     pub description: Option<String>,
+    /// Replaces the role's permissions. Permissions the caller does not hold stay as they are.
     pub permissions: Option<Vec<String>>,
 }
 
+/// Change a role
+#[utoipa::path(
+    patch,
+    path = "/api/v1/roles/{id}",
+    operation_id = "updateRole",
+    tag = "roles",
+    params(("id" = String, Path, description = "The role's id.")),
+    request_body = RolePatch,
+    responses(
+        (status = 200, description = "The role as saved.", body = RoleOut),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
 pub async fn update(
     principal: Principal,
     state: web::Data<AppState>,
@@ -135,6 +198,21 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(load(&state, id).await?))
 }
 
+/// Delete a role
+///
+/// Keys and people holding the role lose it at once.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/roles/{id}",
+    operation_id = "deleteRole",
+    tag = "roles",
+    params(("id" = String, Path, description = "The role's id.")),
+    responses(
+        (status = 204, description = "The role was deleted."),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
 pub async fn delete(
     principal: Principal,
     state: web::Data<AppState>,

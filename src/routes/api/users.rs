@@ -2,7 +2,9 @@
 
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
+use utoipa::ToSchema;
 
+use super::openapi::{user_status_schema, Conflict, NotFound, ValidationFailed};
 use super::{rfc3339, ListResponse, PageQuery, RoleRef};
 use crate::auth::Principal;
 use crate::error::AppError;
@@ -10,14 +12,19 @@ use crate::models::user;
 use crate::services::team;
 use crate::startup::AppState;
 
-#[derive(Debug, Serialize)]
+/// A person who signs in to the console.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = User)]
 pub struct UserOut {
     pub id: String,
     pub email: String,
     pub display_name: String,
     /// `active`, `invited` or `deactivated`.
+    #[schema(schema_with = user_status_schema)]
     pub status: String,
     pub roles: Vec<RoleRef>,
+    /// Null: never signed in.
+    #[schema(required = true, format = DateTime)]
     pub last_sign_in_at: Option<String>,
 }
 
@@ -43,6 +50,18 @@ fn user_out(u: user::User, roles: Vec<(String, String)>) -> UserOut {
     }
 }
 
+/// List team members
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    operation_id = "listUsers",
+    tag = "users",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of team members, by id.", body = ListResponse<UserOut>),
+        (status = 422, response = ValidationFailed),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<PageQuery>,
@@ -69,7 +88,25 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(ListResponse::from_fetched(items, limit, |u| u.id.clone())))
 }
 
-/// Grants a role, through the same rule as the Team tab (only roles the caller could give).
+/// Grant a role to a team member
+///
+/// The same rule as the Team tab: only roles whose permissions the caller holds.
+#[utoipa::path(
+    put,
+    path = "/api/v1/users/{id}/roles/{role_id}",
+    operation_id = "grantUserRole",
+    tag = "users",
+    params(
+        ("id" = String, Path, description = "The user's id."),
+        ("role_id" = String, Path, description = "The role's id."),
+    ),
+    responses(
+        (status = 200, description = "The user as saved.", body = UserOut),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = ValidationFailed),
+    )
+)]
 pub async fn grant_role(
     principal: Principal,
     state: web::Data<AppState>,
@@ -89,6 +126,23 @@ pub async fn grant_role(
     Ok(HttpResponse::Ok().json(load(&state, id).await?))
 }
 
+/// Take a role from a team member
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{id}/roles/{role_id}",
+    operation_id = "revokeUserRole",
+    tag = "users",
+    params(
+        ("id" = String, Path, description = "The user's id."),
+        ("role_id" = String, Path, description = "The role's id."),
+    ),
+    responses(
+        (status = 200, description = "The user as saved.", body = UserOut),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = ValidationFailed),
+    )
+)]
 pub async fn revoke_role(
     principal: Principal,
     state: web::Data<AppState>,

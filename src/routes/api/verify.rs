@@ -4,33 +4,42 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
+use super::openapi::{verify_code_schema, Forbidden, RateLimited, Unauthorized, ValidationFailed};
 use super::RoleRef;
 use crate::auth::key_verifier::{presented_key, KeyRecord};
 use crate::error::AppError;
 use crate::startup::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyRequest {
+    /// The full key to check (`lk_<id>_<secret>`).
     pub key: String,
     /// Permissions the key must hold; all of them.
     #[serde(default)]
     pub permissions: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// The key that was checked, when it authenticates.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct VerifiedKey {
     pub id: String,
     pub name: String,
     pub roles: Vec<RoleRef>,
 }
 
-#[derive(Debug, Serialize)]
+/// Whether the key is valid and holds the requested permissions.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct VerifyResponse {
+    /// True when the key authenticates and holds every requested permission.
     pub valid: bool,
     /// `VALID`, `NOT_FOUND`, `MALFORMED`, `EXPIRED`, `REVOKED` or `INSUFFICIENT_PERMISSIONS`.
+    #[schema(schema_with = verify_code_schema)]
     pub code: &'static str,
+    /// The key, when it authenticates (also when it lacks a permission); null otherwise.
+    #[schema(required = true)]
     pub key: Option<VerifiedKey>,
     /// Every permission the key holds (empty unless the key authenticates).
     pub permissions: Vec<String>,
@@ -46,8 +55,22 @@ fn missing(record: &KeyRecord, required: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Answers whether a key is valid and holds the given permissions. It needs no other credential;
-/// failures are rate-limited per client address.
+/// Check a key
+///
+/// Answers whether a key is valid and holds the given permissions: 200 whether the key is valid or
+/// not. It needs no other credential; failures are rate-limited per client address (429).
+#[utoipa::path(
+    post,
+    path = "/api/v1/keys/verify",
+    operation_id = "verifyKey",
+    tag = "keys",
+    security(),
+    request_body = VerifyRequest,
+    responses(
+        (status = 200, description = "The verdict, valid or not.", body = VerifyResponse),
+        (status = 429, response = RateLimited),
+    )
+)]
 pub async fn verify(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -90,14 +113,45 @@ pub async fn verify(
     Ok(HttpResponse::Ok().json(response))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ForwardQuery {
+    /// The permission the key must hold (takes precedence over `X-Required-Permission`).
     pub permission: Option<String>,
 }
 
-/// For reverse proxies: 204 with `X-Latchkey-Key-Id` / `X-Latchkey-Key-Name` when the client's key
-/// is valid and holds the permission (from `?permission=` or `X-Required-Permission`), 401 or 403
-/// otherwise.
+/// The header [`forward`] reads besides the key (documentation only: it reads it from the request).
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct ForwardHeaders {
+    /// The permission the key must hold, when `?permission=` is absent.
+    #[param(rename = "X-Required-Permission")]
+    pub required_permission: Option<String>,
+}
+
+/// Forward authentication for reverse proxies
+///
+/// 204 with `X-Latchkey-Key-Id` / `X-Latchkey-Key-Name` when the client's key is valid and holds
+/// the permission (from `?permission=` or `X-Required-Permission`), 401 or 403 otherwise. Without a
+/// permission, any valid key passes.
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/forward",
+    operation_id = "forwardAuth",
+    tag = "keys",
+    params(ForwardQuery, ForwardHeaders),
+    responses(
+        (status = 204, description = "The key is valid and holds the permission.",
+            headers(
+                ("X-Latchkey-Key-Id" = String, description = "The key's id."),
+                ("X-Latchkey-Key-Name" = String, description = "The key's name (visible ASCII; other characters become `?`)."),
+            )
+        ),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = ValidationFailed),
+    )
+)]
 pub async fn forward(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -1,6 +1,7 @@
 //! HTML pages and htmx fragments.
 
 pub mod account;
+pub mod api_reference;
 pub mod audit;
 pub mod auth;
 pub mod console;

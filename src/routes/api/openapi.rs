@@ -1,0 +1,372 @@
+//! The OpenAPI 3.1 document of the JSON API, served at `GET /api/v1/openapi.json`.
+//!
+//! It is generated from the code: the request and response types derive their schemas, each handler
+//! carries `#[utoipa::path]` with its own answers, and the answers that follow from the route table
+//! (401 and 403 for guarded routes, the body errors of every endpoint that reads JSON, 503) are added
+//! here from [`crate::routes::ROUTES`], so the document and the access rules cannot drift apart.
+
+use std::sync::OnceLock;
+
+use actix_web::HttpResponse;
+use serde_json::json;
+use utoipa::openapi::extensions::ExtensionsBuilder;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, Header, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::{Modify, OpenApi, ToResponse};
+
+use super::{audit, keys, permissions, roles, users, verify};
+use crate::error::{AppError, ErrorBody, ErrorDetail, KEY_REFUSAL_CODES};
+use crate::middleware::access::Access;
+use crate::models::api_key::KeyStatus;
+use crate::models::user::{STATUS_ACTIVE, STATUS_DEACTIVATED, STATUS_INVITED};
+use crate::routes::ROUTES;
+
+pub const DOCUMENT_PATH: &str = "/api/v1/openapi.json";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Latchkey API",
+        description = "The JSON API of Latchkey, for the systems that hold its API keys and the \
+services that check them. Send a key as `Authorization: Bearer lk_<id>_<secret>` (or \
+`X-Api-Key: lk_<id>_<secret>`); a key may do exactly what the permissions of its roles allow. \
+Every error is `{\"error\": {\"code\", \"message\", \"field\"?, \"required\"?}}`.",
+    ),
+    paths(
+        verify::verify,
+        verify::forward,
+        keys::whoami,
+        roles::list,
+        roles::create,
+        roles::show,
+        roles::update,
+        roles::delete,
+        keys::list,
+        keys::create,
+        keys::show,
+        keys::update,
+        keys::delete,
+        keys::add_role,
+        keys::remove_role,
+        permissions::list,
+        permissions::create,
+        permissions::update,
+        permissions::delete,
+        users::list,
+        users::grant_role,
+        users::revoke_role,
+        audit::list,
+        document,
+    ),
+    components(
+        schemas(ErrorBody, ErrorDetail),
+        responses(
+            BadRequest,
+            Unauthorized,
+            Forbidden,
+            NotFound,
+            Conflict,
+            PayloadTooLarge,
+            ValidationFailed,
+            RateLimited,
+            Unavailable,
+        )
+    ),
+    modifiers(&RouteTableRules),
+    security(("bearer" = []), ("api_key" = [])),
+    tags(
+        (name = "keys", description = "Checking keys: whoami, verification, forward auth for proxies."),
+        (name = "service-accounts", description = "API keys and their roles."),
+        (name = "roles", description = "Named sets of permissions."),
+        (name = "permissions", description = "The permission catalog."),
+        (name = "users", description = "Team members and their roles."),
+        (name = "audit-log", description = "Who did what, when."),
+        (name = "meta", description = "This document."),
+    )
+)]
+pub struct ApiDoc;
+
+/// The OpenAPI document
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    operation_id = "openapi",
+    tag = "meta",
+    security(),
+    responses(
+        (status = 200, description = "This OpenAPI 3.1 document.", content_type = "application/json",
+            body = inline(Object)),
+    )
+)]
+pub async fn document() -> HttpResponse {
+    static DOCUMENT: OnceLock<String> = OnceLock::new();
+    let text = DOCUMENT.get_or_init(|| {
+        api_doc()
+            .to_json()
+            .expect("the OpenAPI document serializes")
+    });
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(text.as_str())
+}
+
+/// The document, built once.
+pub fn api_doc() -> &'static utoipa::openapi::OpenApi {
+    static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+    DOC.get_or_init(ApiDoc::openapi)
+}
+
+/// The access a route of the table needs, for the API reference page and the document.
+pub fn access_of(method: &str, path: &str) -> Option<Access> {
+    ROUTES
+        .iter()
+        .find(|r| r.method.eq_ignore_ascii_case(method) && r.path == path)
+        .map(|r| r.access)
+}
+
+/// What the route table and the shared extractors decide, added to every operation.
+struct RouteTableRules;
+
+impl Modify for RouteTableRules {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("lk_<id>_<secret>")
+                    .description(Some(
+                        "`Authorization: Bearer lk_<id>_<secret>`: a key issued in the console's Development tab or by `POST /api/v1/service-accounts`.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Api-Key",
+                "The same key in an `X-Api-Key` header, for clients that cannot set `Authorization`.",
+            ))),
+        );
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [
+                ("GET", &mut item.get),
+                ("POST", &mut item.post),
+                ("PUT", &mut item.put),
+                ("PATCH", &mut item.patch),
+                ("DELETE", &mut item.delete),
+            ];
+            for (method, operation) in operations {
+                let Some(operation) = operation.as_mut() else {
+                    continue;
+                };
+                let access = access_of(method, path).unwrap_or_else(|| {
+                    panic!("{method} {path} is documented but not in the route table")
+                });
+                apply_route_rules(operation, access, path != DOCUMENT_PATH);
+            }
+        }
+    }
+}
+
+fn apply_route_rules(operation: &mut Operation, access: Access, uses_database: bool) {
+    let note = match access {
+        Access::Public => None,
+        Access::SignedIn => Some("Any valid key may call it.".to_string()),
+        Access::Permission(permission) => Some(format!("Requires the `{permission}` permission.")),
+    };
+    if let Some(note) = note {
+        operation.description = Some(match operation.description.take() {
+            Some(text) if !text.is_empty() => format!("{text}\n\n{note}"),
+            _ => note,
+        });
+    }
+    let permission = match access {
+        Access::Permission(permission) => json!(permission),
+        Access::SignedIn => json!("any valid key"),
+        Access::Public => json!(null),
+    };
+    let extensions = ExtensionsBuilder::new()
+        .add("x-required-permission", permission)
+        .build();
+    match operation.extensions.as_mut() {
+        Some(existing) => existing.merge(extensions),
+        None => operation.extensions = Some(extensions),
+    }
+
+    let mut add = |status: &str, name: &str| {
+        operation
+            .responses
+            .responses
+            .entry(status.to_string())
+            .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+    };
+    if access != Access::Public {
+        add("401", "Unauthorized");
+    }
+    if matches!(access, Access::Permission(_)) {
+        add("403", "Forbidden");
+    }
+    if operation.request_body.is_some() {
+        add("400", "BadRequest");
+        add("413", "PayloadTooLarge");
+        add("422", "ValidationFailed");
+    }
+    if uses_database {
+        add("503", "Unavailable");
+    }
+}
+
+/// The JSON error body with `code` narrowed to `codes`, and `field` or `required` present when given.
+fn error_content(codes: &[&str], required_member: Option<&str>) -> Content {
+    let mut detail = ObjectBuilder::new().property(
+        "code",
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(codes.iter().copied())),
+    );
+    if let Some(member) = required_member {
+        detail = detail.required(member);
+    }
+    let narrowed = ObjectBuilder::new().property("error", detail);
+    let schema = AllOfBuilder::new()
+        .item(Ref::from_schema_name("Error"))
+        .item(narrowed)
+        .build();
+    Content::new(Some(Schema::AllOf(schema)))
+}
+
+fn error_response(
+    description: &str,
+    codes: &[&str],
+    required_member: Option<&str>,
+    headers: &[(&str, &str)],
+) -> RefOr<Response> {
+    let mut response = ResponseBuilder::new()
+        .description(description)
+        .content("application/json", error_content(codes, required_member));
+    for (name, header_description) in headers {
+        let mut header = Header::new(ObjectBuilder::new().schema_type(Type::String));
+        header.description = Some(header_description.to_string());
+        response = response.header(*name, header);
+    }
+    RefOr::T(response.build())
+}
+
+macro_rules! error_responses {
+    ($($name:ident => $build:expr;)*) => {
+        $(
+            pub struct $name;
+
+            impl<'r> ToResponse<'r> for $name {
+                fn response() -> (&'r str, RefOr<Response>) {
+                    (stringify!($name), $build)
+                }
+            }
+        )*
+    };
+}
+
+error_responses! {
+    BadRequest => error_response(
+        "The request could not be read (for example a body without `Content-Type: application/json`).",
+        &["BAD_REQUEST"],
+        None,
+        &[],
+    );
+    Unauthorized => error_response(
+        "The request carries no key, or its key does not authenticate: `MALFORMED_KEY` (not `lk_<id>_<secret>`), `INVALID_KEY` (unknown, wrong secret, or no key at all, with a message saying how to send one), `EXPIRED` or `REVOKED`.",
+        &key_refusal_codes(),
+        None,
+        &[("WWW-Authenticate", "`Bearer realm=\"latchkey\"`")],
+    );
+    Forbidden => error_response(
+        "The key lacks a permission; `required` names it.",
+        &["INSUFFICIENT_PERMISSIONS"],
+        Some("required"),
+        &[],
+    );
+    NotFound => error_response(
+        "No such object.",
+        &["NOT_FOUND"],
+        None,
+        &[],
+    );
+    Conflict => error_response(
+        "The object's state does not allow this (for example a revoked key, the built-in Admin role, the last administrator).",
+        &["CONFLICT"],
+        None,
+        &[],
+    );
+    PayloadTooLarge => error_response(
+        "The body is larger than 256 KiB.",
+        &["PAYLOAD_TOO_LARGE"],
+        None,
+        &[],
+    );
+    ValidationFailed => error_response(
+        "The input is not valid; `field` names the input at fault (a body field, `body` for a body that does not parse, `query` for an unknown or malformed query parameter, `limit`, `cursor`).",
+        &["VALIDATION_FAILED"],
+        Some("field"),
+        &[],
+    );
+    RateLimited => error_response(
+        "Too many failed verifications from this client address; retry after `Retry-After` seconds.",
+        &["RATE_LIMITED"],
+        None,
+        &[("Retry-After", "Seconds to wait before retrying.")],
+    );
+    Unavailable => error_response(
+        "The database is not available right now; try again in a moment.",
+        &["UNAVAILABLE"],
+        None,
+        &[],
+    );
+}
+
+/// The `code`s a refused key answers, as [`AppError::code`] renders them.
+fn key_refusal_codes() -> Vec<&'static str> {
+    let mut codes: Vec<&'static str> = Vec::new();
+    for code in KEY_REFUSAL_CODES {
+        let rendered = AppError::InvalidKey { code }.code();
+        if !codes.contains(&rendered) {
+            codes.push(rendered);
+        }
+    }
+    codes
+}
+
+fn string_enum(values: impl IntoIterator<Item = &'static str>) -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(values))
+        .build()
+        .into()
+}
+
+/// `status` of a key.
+pub fn key_status_schema() -> Schema {
+    string_enum(
+        [KeyStatus::Active, KeyStatus::Expired, KeyStatus::Revoked].map(|status| status.as_str()),
+    )
+}
+
+/// `status` of a user.
+pub fn user_status_schema() -> Schema {
+    string_enum([STATUS_ACTIVE, STATUS_INVITED, STATUS_DEACTIVATED])
+}
+
+/// `code` of a verification.
+pub fn verify_code_schema() -> Schema {
+    string_enum([
+        "VALID",
+        "NOT_FOUND",
+        "MALFORMED",
+        "EXPIRED",
+        "REVOKED",
+        "INSUFFICIENT_PERMISSIONS",
+    ])
+}
