@@ -265,6 +265,13 @@ impl From<diesel::result::Error> for AppError {
     fn from(err: diesel::result::Error) -> Self {
         match err {
             diesel::result::Error::NotFound => Self::NotFound,
+            // PostgreSQL cannot store text holding a NUL character; SQLite can. Typed input that
+            // reaches the database with one (a console form) is the caller's mistake, not a 500.
+            diesel::result::Error::DatabaseError(_, ref info)
+                if info.message().starts_with("invalid byte sequence") =>
+            {
+                Self::BadRequest("Text may not contain the NUL character.".into())
+            }
             other => Self::Internal(format!("database error: {other}")),
         }
     }

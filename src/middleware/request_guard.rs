@@ -1,5 +1,5 @@
-//! Refuses, before any handler runs, state-changing requests that come from another site and bodies
-//! that are too large.
+//! Refuses, before any handler runs, state-changing requests that come from another site, bodies
+//! that are too large, and addresses holding a NUL character.
 //!
 //! Cross-site protection checks where the browser says the request comes from: `Sec-Fetch-Site` must be
 //! `same-origin`, or, from browsers that do not send it, `Origin` must be this console's origin. A
@@ -24,6 +24,9 @@ pub async fn guard_requests(
             limit_kib: MAX_BODY_BYTES / 1024,
         }));
     }
+    if let Some(refusal) = nul_in_address(&req) {
+        return Ok(req.error_response(refusal));
+    }
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe && !req.path().starts_with("/api/") && !is_same_origin(&req) {
         tracing::warn!(path = req.path(), "cross-site request refused");
@@ -32,6 +35,25 @@ pub async fn guard_requests(
     next.call(req)
         .await
         .map(ServiceResponse::map_into_boxed_body)
+}
+
+/// A NUL character (`%00`) in the path or the query string: no id, name or filter holds one, and
+/// PostgreSQL refuses to store or even compare text containing it. A path with one names nothing (404);
+/// a query string with one is invalid input (422 under `/api/`, 400 for pages).
+fn nul_in_address(req: &ServiceRequest) -> Option<AppError> {
+    let has_nul = |text: &str| text.as_bytes().windows(3).any(|w| w == b"%00");
+    if has_nul(req.uri().path()) {
+        return Some(AppError::NotFound);
+    }
+    if !req.uri().query().is_some_and(has_nul) {
+        return None;
+    }
+    let message = "The query string may not contain the NUL character (%00).";
+    Some(if req.path().starts_with("/api/") {
+        AppError::validation("query", message)
+    } else {
+        AppError::BadRequest(message.into())
+    })
 }
 
 fn declared_length(req: &ServiceRequest) -> Option<usize> {

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::openapi::{key_status_schema, Conflict, NotFound, Unauthorized, ValidationFailed};
-use super::{created, double_option, parse_time, rfc3339, ListResponse, PageQuery, RoleRef};
+use super::{
+    created, double_option, parse_time, rfc3339, ApiJson, ListResponse, PageQuery, RoleRef,
+};
 use crate::auth::key_verifier::CachedKey;
 use crate::auth::Principal;
 use crate::db::now;
@@ -198,7 +200,7 @@ fn expiry(field_value: Option<&str>) -> Result<Expiry, AppError> {
 pub async fn create(
     principal: Principal,
     state: web::Data<AppState>,
-    body: web::Json<NewKey>,
+    body: ApiJson<NewKey>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
     let input = KeyInput {
@@ -303,7 +305,7 @@ pub async fn update(
     principal: Principal,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<KeyPatch>,
+    body: ApiJson<KeyPatch>,
 ) -> Result<HttpResponse, AppError> {
     let patch = body.into_inner();
     let saved = apply(principal, &state, path.into_inner(), move |current| {

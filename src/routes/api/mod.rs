@@ -10,10 +10,16 @@ pub mod roles;
 pub mod users;
 pub mod verify;
 
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
 use actix_web::error::JsonPayloadError;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use chrono::NaiveDateTime;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::AppError;
@@ -98,6 +104,64 @@ pub fn json_config() -> web::JsonConfig {
             };
             app_err.into()
         })
+}
+
+/// A JSON body of the API. It is read as `web::Json` reads it (same limit and errors, see
+/// [`json_config`]), and text holding a NUL character (`\u0000`) is refused with 422 and the path of
+/// the field that holds it: no name, description or id contains one, and PostgreSQL cannot store it.
+pub struct ApiJson<T>(pub T);
+
+impl<T> ApiJson<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let read = web::Json::<Value>::from_request(req, payload);
+        Box::pin(async move {
+            let value = read.await?.into_inner();
+            if let Some(field) = field_with_nul(&value, String::new()) {
+                return Err(AppError::validation(
+                    &field,
+                    "Text may not contain the NUL character (\\u0000).",
+                )
+                .into());
+            }
+            T::deserialize(value).map(ApiJson).map_err(|e| {
+                AppError::validation("body", format!("The JSON body is not valid: {e}.")).into()
+            })
+        })
+    }
+}
+
+/// The path (`name`, `new_roles[0].name`) of the first string, or object key, holding a NUL character.
+fn field_with_nul(value: &Value, path: String) -> Option<String> {
+    let at = |path: String| Some(if path.is_empty() { "body".into() } else { path });
+    match value {
+        Value::String(text) if text.contains('\0') => at(path),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| field_with_nul(item, format!("{path}[{i}]"))),
+        Value::Object(members) => members.iter().find_map(|(key, member)| {
+            let inner = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            if key.contains('\0') {
+                at(path.clone())
+            } else {
+                field_with_nul(member, inner)
+            }
+        }),
+        _ => None,
+    }
 }
 
 /// Query strings: malformed or unknown parameters are a 422 with a message.

@@ -2,8 +2,9 @@
 //!
 //! It is generated from the code: the request and response types derive their schemas, each handler
 //! carries `#[utoipa::path]` with its own answers, and the answers that follow from the route table
-//! (401 and 403 for guarded routes, the body errors of every endpoint that reads JSON, 503) are added
-//! here from [`crate::routes::ROUTES`], so the document and the access rules cannot drift apart.
+//! (401 and 403 for guarded routes, 400 and 413 for every endpoint that reads JSON, 422 for a bad query
+//! string, 503) are added here from [`crate::routes::ROUTES`], so the document and the access rules
+//! cannot drift apart.
 
 use std::sync::OnceLock;
 
@@ -213,8 +214,9 @@ fn apply_route_rules(operation: &mut Operation, access: Access, uses_database: b
     if operation.request_body.is_some() {
         add("400", "BadRequest");
         add("413", "PayloadTooLarge");
-        add("422", "ValidationFailed");
     }
+    // Any query string holding a NUL character is refused (see `request_guard`).
+    add("422", "ValidationFailed");
     if uses_database {
         add("503", "Unavailable");
     }
@@ -308,7 +310,7 @@ error_responses! {
         &[],
     );
     ValidationFailed => error_response(
-        "The input is not valid; `field` names the input at fault (a body field, `body` for a body that does not parse, `query` for an unknown or malformed query parameter, `limit`, `cursor`).",
+        "The input is not valid; `field` names the input at fault: a body field (`name`, `new_roles[0].name`), `body` for a body that does not parse, `query` for an unknown or malformed query parameter or one holding a NUL character, `limit`, `cursor`. Text may not contain the NUL character anywhere.",
         &["VALIDATION_FAILED"],
         Some("field"),
         &[],

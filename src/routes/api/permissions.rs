@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::openapi::{Conflict, NotFound, ValidationFailed};
-use super::{created, ListResponse, PageQuery};
+use super::{created, ApiJson, ListResponse, PageQuery};
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::models::permission::{self, Permission};
@@ -87,7 +87,7 @@ pub struct NewPermission {
 pub async fn create(
     principal: Principal,
     state: web::Data<AppState>,
-    body: web::Json<NewPermission>,
+    body: ApiJson<NewPermission>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
     let made = permission_catalog::create(&state.db, principal, body.name, body.description)
@@ -123,7 +123,7 @@ pub async fn update(
     principal: Principal,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<PermissionPatch>,
+    body: ApiJson<PermissionPatch>,
 ) -> Result<HttpResponse, AppError> {
     let saved = permission_catalog::update(
         &state.db,

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::openapi::{Conflict, NotFound, ValidationFailed};
-use super::{created, rfc3339, ListResponse, PageQuery};
+use super::{created, rfc3339, ApiJson, ListResponse, PageQuery};
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::models::role::{self, Role};
@@ -121,7 +121,7 @@ pub struct NewRole {
 pub async fn create(
     principal: Principal,
     state: web::Data<AppState>,
-    body: web::Json<NewRole>,
+    body: ApiJson<NewRole>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
     let input = RoleInput {
@@ -182,7 +182,7 @@ pub async fn update(
     principal: Principal,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<RolePatch>,
+    body: ApiJson<RolePatch>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let current = load(&state, id.clone()).await?;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::openapi::{verify_code_schema, Forbidden, RateLimited, Unauthorized, ValidationFailed};
-use super::RoleRef;
+use super::{ApiJson, RoleRef};
 use crate::auth::key_verifier::{presented_key, KeyRecord};
 use crate::error::AppError;
 use crate::startup::AppState;
@@ -74,7 +74,7 @@ fn missing(record: &KeyRecord, required: &[String]) -> Vec<String> {
 pub async fn verify(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<VerifyRequest>,
+    body: ApiJson<VerifyRequest>,
 ) -> Result<HttpResponse, AppError> {
     let ip = req.peer_addr().map(|a| a.ip());
     state.keys.check_rate(ip)?;
