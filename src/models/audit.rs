@@ -84,8 +84,9 @@ pub fn times_since(
 #[diesel(table_name = audit_events)]
 pub struct AuditEvent {
     pub id: String,
-    /// UTC, without an offset: `YYYY-MM-DDTHH:MM:SS` with optional fractional seconds.
-    #[schema(value_type = String, pattern = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?$")]
+    /// RFC 3339 in UTC, with microseconds (`2026-11-26T04:11:03.980989Z`), like every time the API answers.
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(serialize_with = "utc_rfc3339")]
     pub occurred_at: NaiveDateTime,
     /// `user`, `service-account`, `anonymous` or `system`.
     pub actor_kind: String,
@@ -203,4 +204,11 @@ pub fn recent_for_target(
         .limit(limit)
         .select(AuditEvent::as_select())
         .load(conn)
+}
+
+fn utc_rfc3339<S: serde::Serializer>(at: &NaiveDateTime, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(
+        &at.and_utc()
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+    )
 }

@@ -713,6 +713,11 @@ async fn audit_events_are_read_with_filters_and_actions_by_keys_are_attributed()
     assert_eq!(page["data"][0]["target_label"], "Role 2", "newest first");
     assert_eq!(page["data"][0]["actor_kind"], "service-account");
     assert_eq!(page["data"][0]["actor_label"], "Admin automation");
+    let at = page["data"][0]["occurred_at"].as_str().unwrap();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(at).is_ok() && at.ends_with('Z'),
+        "RFC 3339 UTC: {at}"
+    );
     let cursor = page["next_cursor"].as_str().unwrap();
     let rest = json_of(
         app.api(
