@@ -11,10 +11,13 @@ use crate::models::user::{self, NewUser, User, STATUS_ACTIVE};
 use crate::models::{permission, role, setting};
 use crate::services::{FieldErrors, FormError};
 
-/// Seeds what every installation has: Latchkey's permissions and the Admin role.
+/// Seeds what every installation has: Latchkey's permissions, the Admin role, and the authorization
+/// version row. That row must exist before any request: concurrent transactions that bump it then
+/// only update it (on PostgreSQL two first inserts would collide and abort a transaction).
 pub fn seed(conn: &mut DbConnection) -> Result<(), AppError> {
     permission::ensure_builtin(conn)?;
     role::ensure_admin_role(conn)?;
+    setting::get_or_insert(conn, setting::AUTHZ_VERSION, &new_id())?;
     Ok(())
 }
 
