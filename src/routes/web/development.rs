@@ -19,7 +19,7 @@ use crate::models::api_key;
 use crate::routes::web::form::FormFields;
 use crate::routes::web::pickers::{InlineRoleDraft, RolesAccessField};
 use crate::routes::web::team::{history_rows, HistoryRow};
-use crate::routes::web::{render, see_other};
+use crate::routes::web::{render, see_other, PageWindow};
 use crate::services::api_keys::{self as key_service, Expiry, KeyInput};
 use crate::services::roles::{
     self as role_service, EffectivePermission, RoleInput, INLINE_ROLE_FIELDS,
@@ -82,15 +82,11 @@ pub async fn list(
         .db
         .run(move |conn| {
             let total = api_key::count(conn)?;
-            let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-            let page = requested.min(pages);
-            Ok::<_, AppError>((
-                total,
-                api_key::list_page(conn, PAGE_SIZE, (page - 1) * PAGE_SIZE)?,
-            ))
+            let window = PageWindow::new(total, requested, PAGE_SIZE);
+            Ok::<_, AppError>((total, api_key::list_page(conn, PAGE_SIZE, window.offset)?))
         })
         .await?;
-    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let window = PageWindow::new(total, requested, PAGE_SIZE);
     let at = now();
     let rows = listings
         .into_iter()
@@ -112,8 +108,8 @@ pub async fn list(
             layout: Layout::new(&principal, &session, Section::Development, "Development"),
             rows,
             total,
-            page: requested.min(pages),
-            pages,
+            page: window.page,
+            pages: window.pages,
             can_create: principal.can(SERVICE_ACCOUNTS_CREATE),
             create_reason: forbidden_sentence(SERVICE_ACCOUNTS_CREATE),
             can_update: principal.can(SERVICE_ACCOUNTS_UPDATE),

@@ -58,3 +58,23 @@ pub fn public_origin(req: &HttpRequest, configured: Option<&str>) -> String {
         }
     }
 }
+
+/// A list page: the page shown (the one asked for, within range), how many pages there are, and the
+/// offset of its first row.
+pub struct PageWindow {
+    pub page: i64,
+    pub pages: i64,
+    pub offset: i64,
+}
+
+impl PageWindow {
+    pub fn new(total: i64, requested: i64, size: i64) -> Self {
+        let pages = ((total + size - 1) / size).max(1);
+        let page = requested.clamp(1, pages);
+        Self {
+            page,
+            pages,
+            offset: (page - 1) * size,
+        }
+    }
+}

@@ -15,7 +15,7 @@ use crate::models::{api_key, role, user};
 use crate::routes::web::development::{format_time, PAGE_SIZE};
 use crate::routes::web::form::FormFields;
 use crate::routes::web::pickers::RoleChecklist;
-use crate::routes::web::{public_origin, render, see_other};
+use crate::routes::web::{public_origin, render, see_other, PageWindow};
 use crate::services::notify::{self, Delivery};
 use crate::services::roles::{self as role_service, effective_permissions, EffectivePermission};
 use crate::services::team::{self, InviteInput, INVITE_DAYS, RESET_HOURS};
@@ -61,14 +61,14 @@ pub async fn list(
         .db
         .run(move |conn| {
             let total = user::count(conn)?;
-            let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-            let users = user::list_page(conn, PAGE_SIZE, (requested.min(pages) - 1) * PAGE_SIZE)?;
+            let window = PageWindow::new(total, requested, PAGE_SIZE);
+            let users = user::list_page(conn, PAGE_SIZE, window.offset)?;
             let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
             let roles = user::roles_of_users(conn, &ids)?;
             Ok::<_, AppError>((total, users, roles))
         })
         .await?;
-    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let window = PageWindow::new(total, requested, PAGE_SIZE);
     let rows = users
         .into_iter()
         .map(|u| MemberRow {
@@ -91,8 +91,8 @@ pub async fn list(
             asset_version: ASSET_VERSION,
             layout: Layout::new(&principal, &session, Section::Team, "Team"),
             rows,
-            page: requested.min(pages),
-            pages,
+            page: window.page,
+            pages: window.pages,
             total,
             can_invite: principal.can(USERS_CREATE),
             invite_reason: forbidden_sentence(USERS_CREATE),
