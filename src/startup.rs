@@ -17,6 +17,7 @@ use crate::auth::token;
 use crate::config::Settings;
 use crate::db::{Db, OpenError};
 use crate::error::AppError;
+use crate::middleware::except_api::ExceptApi;
 use crate::middleware::{error_format, request_guard, request_log, security_headers};
 use crate::models::setting;
 use crate::routes;
@@ -132,7 +133,7 @@ impl Application {
                 .default_service(web::to(routes::not_found))
                 .wrap(from_fn(request_guard::guard_requests))
                 .wrap(from_fn(error_format::render_errors))
-                .wrap(session)
+                .wrap(ExceptApi(session))
                 .wrap(security_headers::security_headers())
                 .wrap(from_fn(request_log::log_requests))
         })

@@ -23,7 +23,7 @@ use crate::auth::api_key::{parse, secret_matches};
 use crate::auth::PermissionSet;
 use crate::db::{now, Db, DbConnection};
 use crate::error::AppError;
-use crate::models::{api_key, permission, role, setting};
+use crate::models::{api_key, permission, setting};
 
 /// How long a verified key stays cached when nothing changes.
 pub const CACHE_TTL: Duration = Duration::from_secs(60);
@@ -127,7 +127,7 @@ pub struct KeyVerifier {
 #[derive(Debug, Clone)]
 struct LastUse {
     at: NaiveDateTime,
-    ip: Option<String>,
+    ip: Option<IpAddr>,
     written: Option<Instant>,
     dirty: bool,
 }
@@ -313,20 +313,19 @@ impl KeyVerifier {
     }
 
     fn note_use(&self, key_id: &str, ip: Option<IpAddr>) {
+        let at = now();
         let Ok(mut uses) = self.last_used.lock() else {
             return;
         };
-        let at = now();
         match uses.get_mut(key_id) {
             Some(entry) => {
                 entry.at = at;
                 entry.dirty = true;
-                if let Some(ip) = ip {
-                    entry.ip = Some(ip.to_string());
+                if ip.is_some() {
+                    entry.ip = ip;
                 }
             }
             None => {
-                let ip = ip.map(|ip| ip.to_string());
                 uses.insert(
                     key_id.to_string(),
                     LastUse {
@@ -366,7 +365,10 @@ impl KeyVerifier {
         }
         let written = self.db.get().map(|mut conn| {
             due.iter()
-                .map(|(id, u)| api_key::record_last_used(&mut conn, id, u.at, u.ip.as_deref()))
+                .map(|(id, u)| {
+                    let ip = u.ip.map(|ip| ip.to_string());
+                    api_key::record_last_used(&mut conn, id, u.at, ip.as_deref())
+                })
                 .collect::<Result<Vec<()>, _>>()
         });
         match written {
@@ -387,35 +389,29 @@ fn run_every(verifier: Weak<KeyVerifier>, every: Duration, work: impl Fn(&KeyVer
     }
 }
 
-/// Loads a key and its rights by public id.
+/// Loads a key and its rights by public id, in three small queries, each a prepared statement the
+/// connection keeps (a key holding the Admin role reads the catalog's names instead of its roles'
+/// permissions).
 fn load(conn: &mut DbConnection, public_id: &str) -> Result<CachedKey, AppError> {
-    let Some(key) = api_key::find_by_public_id(conn, public_id)? else {
+    let Some(key) = api_key::credentials_by_public_id(conn, public_id)? else {
         return Ok(CachedKey::Missing);
     };
-    let role_ids = api_key::role_ids(conn, &key.id)?;
-    let roles = role::find_many(conn, &role_ids)?;
-    let (permissions, mut permission_names) = if roles.iter().any(|r| r.grants_all) {
-        let catalog: Vec<String> = permission::list(conn)?
-            .into_iter()
-            .map(|p| p.name)
-            .collect();
-        (PermissionSet::all(), catalog)
+    let roles = api_key::roles_for_verification(conn, &key.id)?;
+    let (permissions, permission_names) = if roles.iter().any(|(_, _, grants_all)| *grants_all) {
+        (PermissionSet::all(), permission::names(conn)?)
     } else {
-        let names: Vec<String> = role::permissions_by_role(conn, &role_ids)?
-            .into_values()
-            .flatten()
-            .collect();
-        (PermissionSet::from_names(names.clone()), names)
+        let mut names = api_key::permission_names(conn, &key.id)?;
+        names.sort_unstable();
+        names.dedup();
+        (PermissionSet::from_names(names.iter().cloned()), names)
     };
-    permission_names.sort();
-    permission_names.dedup();
     Ok(CachedKey::Found(KeyRecord {
         id: key.id,
         name: key.name,
         secret_hash: key.secret_hash,
         expires_at: key.expires_at,
         revoked: key.revoked_at.is_some(),
-        roles: roles.into_iter().map(|r| (r.id, r.name)).collect(),
+        roles: roles.into_iter().map(|(id, name, _)| (id, name)).collect(),
         permissions,
         permission_names,
     }))

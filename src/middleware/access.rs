@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::{Error, HttpMessage};
+use actix_web::Error;
 
 use crate::auth::Principal;
 use crate::error::AppError;
@@ -66,12 +66,12 @@ where
         let access = self.access;
         Box::pin(async move {
             if access != Access::Public {
+                // Extracting keeps the principal on the request (see `Principal::from_request`),
+                // before the check, so that a refusal can be audited with its actor.
                 let principal = match req.extract::<Principal>().await {
                     Ok(principal) => principal,
                     Err(err) => return Ok(req.error_response(err)),
                 };
-                // Kept on the request before the check, so that a refusal can be audited with its actor.
-                req.extensions_mut().insert(principal.clone());
                 if let Access::Permission(permission) = access {
                     if !principal.can(permission) {
                         tracing::info!(actor = %principal.label, permission, path = req.path(), "permission denied");

@@ -18,16 +18,18 @@ pub async fn render_errors(
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let is_api = req.path().starts_with("/api/");
     let is_htmx = req.headers().contains_key("hx-request");
-    let return_to = (req.method() == Method::GET).then(|| {
-        req.uri()
-            .path_and_query()
-            .map(|pq| pq.as_str().to_string())
-            .unwrap_or_else(|| "/".into())
-    });
     let res = next.call(req).await?;
     let Some(err) = res.response().error() else {
         return Ok(res.map_into_boxed_body());
     };
+    let request = res.request();
+    let return_to = (request.method() == Method::GET).then(|| {
+        request
+            .uri()
+            .path_and_query()
+            .map(|pq| pq.as_str().to_string())
+            .unwrap_or_else(|| "/".into())
+    });
     let status = res.status();
     if let Some(AppError::Forbidden { permission }) = err.as_error::<AppError>() {
         record_denial(&res, permission).await;

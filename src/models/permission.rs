@@ -47,6 +47,17 @@ pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<Permission>> {
         .load(conn)
 }
 
+/// Every permission name, sorted.
+pub fn names(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
+    let query = permissions::table
+        .order(permissions::name.asc())
+        .select(permissions::name);
+    match conn {
+        DbConnection::Sqlite(conn) => query.load(conn),
+        DbConnection::Postgres(conn) => query.load(conn),
+    }
+}
+
 /// What a user may do: the union of their roles' permissions, or everything when one of their
 /// roles grants all (the built-in Admin role).
 pub fn effective_for_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<PermissionSet> {

@@ -33,20 +33,47 @@ macro_rules! audit_action {
     };
 }
 
+/// The scope of the JSON API's routes.
+const API_SCOPE: &str = "/api/v1";
+
+/// The path of an API route inside [`API_SCOPE`] (`/api/v1/whoami` → `/whoami`).
+fn api_route(path: &'static str) -> Option<&'static str> {
+    path.strip_prefix(API_SCOPE)
+        .filter(|rest| rest.starts_with('/'))
+}
+
 macro_rules! route_table {
     ($($method:ident $path:literal, $access:expr $(, audit $action:literal)? => $handler:path;)*) => {
         pub const ROUTES: &[RouteSpec] = &[
             $(RouteSpec { method: stringify!($method), path: $path, access: $access, audit: audit_action!($($action)?) },)*
         ];
 
+        /// Registers every route. The JSON API's routes go first, in one `/api/v1` scope: the router
+        /// tries resources in order (the console's paths with `{…}` cost a regex match each), so an
+        /// API request is matched against the API's routes only, and a page request passes the whole
+        /// API with one prefix check.
         pub fn configure(cfg: &mut aw::ServiceConfig) {
+            let mut api = aw::scope(API_SCOPE);
             $(
-                cfg.route(
-                    $path,
-                    aw::method(actix_web::http::Method::$method)
-                        .to($handler)
-                        .wrap(RequireAccess($access)),
-                );
+                if let Some(rest) = api_route($path) {
+                    api = api.route(
+                        rest,
+                        aw::method(actix_web::http::Method::$method)
+                            .to($handler)
+                            .wrap(RequireAccess($access)),
+                    );
+                }
+            )*
+            cfg.service(api);
+            $(
+                if api_route($path).is_none() {
+                    cfg.route(
+                        $path,
+                        aw::method(actix_web::http::Method::$method)
+                            .to($handler)
+                            .wrap(RequireAccess($access)),
+                    );
+                }
             )*
         }
     };
