@@ -13,22 +13,23 @@
 #                   whoami while failed sign-ins (one argon2 check each) are posted to /login on
 #                   $SIGNIN_CONNECTIONS more connections
 #
-# Each database's runs are repeated $RUNS times, interleaved, and the table shows the median run. The
-# "other CPU" column is the CPU that processes other than the server and wrk used during the run (this
+# Each database's runs are repeated $RUNS times, interleaved, and the table shows the medians (req/s,
+# p50 and p99 each) with the range of p99: on a machine this small, where wrk and the server compete
+# for the same cores, p99 varies a lot from run to run. The "other CPU" column is the CPU that processes other than the server and wrk used during the run (this
 # machine may be shared): figures from a busy machine are not comparable. Before each run the script
 # waits up to $QUIET_WAIT seconds for the machine to be quiet.
 #
-# Settings (environment): DURATION (12s), CONNECTIONS (32), THREADS (2), RUNS (3), KEYS (100000),
+# Settings (environment): DURATION (10s), CONNECTIONS (32), THREADS (2), RUNS (5), KEYS (100000),
 # ROLES (1000), SIGNIN_CONNECTIONS (2), QUIET_WAIT (60), LATCHKEY_WORKERS (unset: one per core),
 # SKIP_BUILD=1 to use the binaries already built.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
-DURATION=${DURATION:-12s}
+DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 KEYS=${KEYS:-100000}
 ROLES=${ROLES:-1000}
 SIGNIN_CONNECTIONS=${SIGNIN_CONNECTIONS:-2}
