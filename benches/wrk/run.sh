@@ -114,6 +114,7 @@ process_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0;
 
 wait_for_quiet() { # while the server idles, waits (bounded) until the machine is below 10% busy
     local start=$SECONDS before after
+    ((QUIET_WAIT > 0)) || return 0
     while ((SECONDS - start < QUIET_WAIT)); do
         before=$(busy_ticks)
         sleep 1
