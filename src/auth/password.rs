@@ -2,7 +2,9 @@
 //! These functions block for tens of milliseconds: call them from blocking threads only, or use the
 //! `*_off_thread` versions, which run them on threads of their own.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::time::Instant;
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -81,12 +83,27 @@ pub async fn verify_off_thread(password: String, stored: Option<String>) -> Resu
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// How many password checks may wait for a hashing thread. Beyond that a sign-in is answered
+/// "try again in a few seconds" at once, instead of joining a queue minutes long.
+const MAX_WAITING: usize = 64;
+const BUSY_RETRY_AFTER_SECS: u64 = 5;
+
+/// Checks submitted and not yet started.
+static WAITING: AtomicUsize = AtomicUsize::new(0);
+
 /// Password hashing has threads of its own: one per two cores (at least one), at the lowest scheduling
-/// priority (see [`lower_priority`]). Each hash takes tens of milliseconds of CPU and 19 MiB: on the
+/// priority (see [`lower_priority`]), one check at a time each, and after each check a thread rests
+/// as long as the check took. Each hash takes tens of milliseconds of CPU and 19 MiB: on the
 /// shared blocking pool a burst of sign-ins could run hundreds at once, take every core from the
 /// request workers and multiply the latency of key verification (and the memory by hundreds). Here
-/// they queue instead, and when the CPU is busy the workers come first; an idle CPU still runs them
-/// at full speed.
+/// they queue instead, and when the CPU is busy the workers come first.
+///
+/// Why the rest: idle priority alone does not protect the API. A hashing thread fills every idle
+/// moment of its core, and a machine with no idle moment left answers late — the kernel's own work
+/// and, in a virtual machine, the host then preempt the request workers instead (measured on a
+/// 2-core VM with `benches/wrk/run.sh`: whoami p99 ×2.6 during a stream of failed sign-ins without
+/// the rest, ×1.3 with it). The rest caps hashing at half of one core per thread — still about 35
+/// checks a second each on an idle machine — and a single sign-in waits for nothing.
 fn password_threads() -> &'static mpsc::Sender<Job> {
     static JOBS: OnceLock<mpsc::Sender<Job>> = OnceLock::new();
     JOBS.get_or_init(|| {
@@ -105,8 +122,10 @@ fn password_threads() -> &'static mpsc::Sender<Job> {
                             Err(_) => return,
                         };
                         let Ok(job) = job else { return };
+                        let started = Instant::now();
                         // A panicking job drops its answer (its caller gets an error); the thread stays.
                         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                        std::thread::sleep(started.elapsed());
                     }
                 });
             if let Err(err) = spawned {
@@ -120,13 +139,31 @@ fn password_threads() -> &'static mpsc::Sender<Job> {
 async fn on_password_thread<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, AppError> {
+    if WAITING.fetch_add(1, Ordering::Relaxed) >= MAX_WAITING {
+        WAITING.fetch_sub(1, Ordering::Relaxed);
+        tracing::warn!("password checks queue full: a sign-in was asked to retry");
+        return Err(AppError::TooManyRequests {
+            message: format!(
+                "Too many sign-ins at once. Try again in {BUSY_RETRY_AFTER_SECS} seconds."
+            ),
+            retry_after_secs: BUSY_RETRY_AFTER_SECS,
+        });
+    }
     let (answer, answered) = tokio::sync::oneshot::channel();
     let job: Job = Box::new(move || {
+        WAITING.fetch_sub(1, Ordering::Relaxed);
+        // Whoever asked has gone (closed the connection, gave up waiting): no one needs the answer.
+        if answer.is_closed() {
+            return;
+        }
         let _ = answer.send(work());
     });
-    password_threads()
-        .send(job)
-        .map_err(|_| AppError::Internal("the password threads have stopped".into()))?;
+    if password_threads().send(job).is_err() {
+        WAITING.fetch_sub(1, Ordering::Relaxed);
+        return Err(AppError::Internal(
+            "the password threads have stopped".into(),
+        ));
+    }
     answered
         .await
         .map_err(|_| AppError::Internal("password hashing failed".into()))
@@ -147,3 +184,75 @@ fn lower_priority() {
 
 #[cfg(not(target_os = "linux"))]
 fn lower_priority() {}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Occupies every hashing thread until the returned sender is dropped or sent to.
+    fn occupy_hashing_threads() -> Vec<mpsc::Sender<()>> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1));
+        (0..threads)
+            .map(|_| {
+                let (release, released) = mpsc::channel::<()>();
+                let (started, has_started) = mpsc::channel::<()>();
+                let job: Job = Box::new(move || {
+                    let _ = started.send(());
+                    let _ = released.recv();
+                });
+                password_threads().send(job).expect("hashing threads run");
+                has_started
+                    .recv_timeout(Duration::from_secs(10))
+                    .expect("the blocking job starts");
+                release
+            })
+            .collect()
+    }
+
+    /// One test, because both fill the one process-wide queue.
+    #[tokio::test]
+    async fn a_full_queue_asks_to_retry_and_abandoned_checks_are_skipped() {
+        let release = occupy_hashing_threads();
+
+        let abandoned_ran = Arc::new(AtomicBool::new(false));
+        let ran = Arc::clone(&abandoned_ran);
+        let abandoned = on_password_thread(move || ran.store(true, Ordering::SeqCst));
+        assert!(
+            tokio::time::timeout(Duration::from_millis(20), abandoned)
+                .await
+                .is_err(),
+            "the check waits behind the occupied threads"
+        );
+
+        let mut waiting = Vec::new();
+        for _ in 1..MAX_WAITING {
+            let check = tokio::spawn(on_password_thread(|| true));
+            waiting.push(check);
+        }
+        while WAITING.load(Ordering::SeqCst) < MAX_WAITING {
+            tokio::task::yield_now().await;
+        }
+        let refused = on_password_thread(|| true).await;
+        match refused {
+            Err(AppError::TooManyRequests {
+                retry_after_secs, ..
+            }) => assert_eq!(retry_after_secs, BUSY_RETRY_AFTER_SECS),
+            other => panic!("expected a retry answer, got {other:?}"),
+        }
+
+        drop(release);
+        for check in waiting {
+            assert!(matches!(check.await, Ok(Ok(true))));
+        }
+        assert!(
+            !abandoned_ran.load(Ordering::SeqCst),
+            "a check nobody waits for any more is skipped"
+        );
+        assert_eq!(WAITING.load(Ordering::SeqCst), 0);
+        assert!(verify_off_thread("anything".into(), None).await.is_ok());
+    }
+}
