@@ -21,6 +21,10 @@ pub enum SignInOutcome {
     Throttled {
         minutes: i64,
     },
+    /// Too many password checks are waiting on this instance; nothing was checked or recorded.
+    Busy {
+        seconds: u64,
+    },
 }
 
 pub async fn sign_in(
@@ -48,7 +52,16 @@ pub async fn sign_in(
     }
 
     let stored_hash = found.as_ref().and_then(|u| u.password_hash.clone());
-    let password_matches = password::verify_off_thread(password, stored_hash).await?;
+    let password_matches = match password::verify_off_thread(password, stored_hash).await {
+        Err(AppError::TooManyRequests {
+            retry_after_secs, ..
+        }) => {
+            return Ok(SignInOutcome::Busy {
+                seconds: retry_after_secs,
+            })
+        }
+        checked => checked?,
+    };
 
     match found {
         Some(user) if password_matches && user.is_active() => {

@@ -93,6 +93,10 @@ pub async fn submit(
                 if minutes == 1 { "" } else { "s" }
             ),
         ),
+        SignInOutcome::Busy { seconds } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("Too many sign-ins at once right now. Try again in {seconds} seconds."),
+        ),
     };
     render(
         LoginPage {
