@@ -88,22 +88,27 @@ type Job = Box<dyn FnOnce() + Send>;
 const MAX_WAITING: usize = 64;
 const BUSY_RETRY_AFTER_SECS: u64 = 5;
 
+/// After a check, its thread sleeps this many times as long as the check took.
+const REST_FACTOR: u32 = 3;
+
 /// Checks submitted and not yet started.
 static WAITING: AtomicUsize = AtomicUsize::new(0);
 
 /// Password hashing has threads of its own: one per two cores (at least one), at the lowest scheduling
 /// priority (see [`lower_priority`]), one check at a time each, and after each check a thread rests
-/// as long as the check took. Each hash takes tens of milliseconds of CPU and 19 MiB: on the
+/// [`REST_FACTOR`] times as long as the check took. Each hash takes tens of milliseconds of CPU and 19 MiB: on the
 /// shared blocking pool a burst of sign-ins could run hundreds at once, take every core from the
 /// request workers and multiply the latency of key verification (and the memory by hundreds). Here
 /// they queue instead, and when the CPU is busy the workers come first.
 ///
 /// Why the rest: idle priority alone does not protect the API. A hashing thread fills every idle
 /// moment of its core, and a machine with no idle moment left answers late — the kernel's own work
-/// and, in a virtual machine, the host then preempt the request workers instead (measured on a
-/// 2-core VM with `benches/wrk/run.sh`: whoami p99 ×2.6 during a stream of failed sign-ins without
-/// the rest, ×1.3 with it). The rest caps hashing at half of one core per thread — still about 35
-/// checks a second each on an idle machine — and a single sign-in waits for nothing.
+/// and, in a virtual machine, the host then preempt the request workers instead — while each check
+/// streams 19 MiB through the caches the workers use (measured on a 2-core VM with
+/// `benches/wrk/run.sh`: whoami p99 ×2.6 during a stream of failed sign-ins without the rest). The
+/// rest caps hashing at a quarter of one core per thread — still about 18 checks a second each on
+/// an idle machine, where a single sign-in waits for nothing — and under a saturating API load the
+/// checks slow down further, since the time a check takes includes the time the workers took first.
 fn password_threads() -> &'static mpsc::Sender<Job> {
     static JOBS: OnceLock<mpsc::Sender<Job>> = OnceLock::new();
     JOBS.get_or_init(|| {
@@ -125,7 +130,7 @@ fn password_threads() -> &'static mpsc::Sender<Job> {
                         let started = Instant::now();
                         // A panicking job drops its answer (its caller gets an error); the thread stays.
                         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-                        std::thread::sleep(started.elapsed());
+                        std::thread::sleep(started.elapsed() * REST_FACTOR);
                     }
                 });
             if let Err(err) = spawned {
