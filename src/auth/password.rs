@@ -89,7 +89,7 @@ const MAX_WAITING: usize = 64;
 const BUSY_RETRY_AFTER_SECS: u64 = 5;
 
 /// After a check, its thread sleeps this many times as long as the check took.
-const REST_FACTOR: u32 = 3;
+const REST_FACTOR: u32 = 1;
 
 /// Checks submitted and not yet started.
 static WAITING: AtomicUsize = AtomicUsize::new(0);
@@ -104,11 +104,12 @@ static WAITING: AtomicUsize = AtomicUsize::new(0);
 /// Why the rest: idle priority alone does not protect the API. A hashing thread fills every idle
 /// moment of its core, and a machine with no idle moment left answers late — the kernel's own work
 /// and, in a virtual machine, the host then preempt the request workers instead — while each check
-/// streams 19 MiB through the caches the workers use (measured on a 2-core VM with
-/// `benches/wrk/run.sh`: whoami p99 ×2.6 during a stream of failed sign-ins without the rest). The
-/// rest caps hashing at a quarter of one core per thread — still about 18 checks a second each on
-/// an idle machine, where a single sign-in waits for nothing — and under a saturating API load the
-/// checks slow down further, since the time a check takes includes the time the workers took first.
+/// streams 19 MiB through the caches the workers use (measured on a 2-core VM, whoami saturated by
+/// wrk with and without failed sign-ins beside it, in alternating order: p99 ×2.6 without the rest,
+/// ×1.3–2.1 with it). The rest caps hashing at half of one core per thread — still about 35 checks
+/// a second each on an idle machine, where a single sign-in waits for nothing — and under a
+/// saturating API load the checks slow down further, since the time a check takes then includes
+/// the time the workers took first.
 fn password_threads() -> &'static mpsc::Sender<Job> {
     static JOBS: OnceLock<mpsc::Sender<Job>> = OnceLock::new();
     JOBS.get_or_init(|| {
