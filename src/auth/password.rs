@@ -94,10 +94,10 @@ const REST_FACTOR: u32 = 1;
 /// Checks submitted and not yet started.
 static WAITING: AtomicUsize = AtomicUsize::new(0);
 
-/// Password hashing has threads of its own: one per two cores (at least one), at the lowest scheduling
-/// priority (see [`lower_priority`]), one check at a time each, and after each check a thread rests
-/// [`REST_FACTOR`] times as long as the check took. Each hash takes tens of milliseconds of CPU and 19 MiB: on the
-/// shared blocking pool a burst of sign-ins could run hundreds at once, take every core from the
+/// Password hashing has threads of its own: one per two cores (at least one), at the lowest
+/// scheduling priority (see [`lower_priority`]), one check at a time each, and after each check a
+/// thread rests [`REST_FACTOR`] times as long as the check took. Each hash takes tens of
+/// milliseconds of CPU and 19 MiB: on the shared blocking pool a burst of sign-ins could run hundreds at once, take every core from the
 /// request workers and multiply the latency of key verification (and the memory by hundreds). Here
 /// they queue instead, and when the CPU is busy the workers come first.
 ///
