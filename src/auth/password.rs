@@ -97,9 +97,10 @@ static WAITING: AtomicUsize = AtomicUsize::new(0);
 /// Password hashing has threads of its own: one per two cores (at least one), at the lowest
 /// scheduling priority (see [`lower_priority`]), one check at a time each, and after each check a
 /// thread rests [`REST_FACTOR`] times as long as the check took. Each hash takes tens of
-/// milliseconds of CPU and 19 MiB: on the shared blocking pool a burst of sign-ins could run hundreds at once, take every core from the
-/// request workers and multiply the latency of key verification (and the memory by hundreds). Here
-/// they queue instead, and when the CPU is busy the workers come first.
+/// milliseconds of CPU and 19 MiB: on the shared blocking pool a burst of sign-ins could run
+/// hundreds at once, take every core from the request workers and multiply the latency of key
+/// verification (and the memory by hundreds). Here they queue instead, and when the CPU is busy the
+/// workers come first.
 ///
 /// Why the rest: idle priority alone does not protect the API. A hashing thread fills every idle
 /// moment of its core, and a machine with no idle moment left answers late — the kernel's own work
