@@ -116,8 +116,7 @@ fn password_threads() -> &'static mpsc::Sender<Job> {
     JOBS.get_or_init(|| {
         let (sender, receiver) = mpsc::channel::<Job>();
         let receiver = Arc::new(Mutex::new(receiver));
-        let threads = std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1));
-        for n in 0..threads {
+        for n in 0..hashing_thread_count() {
             let receiver = Arc::clone(&receiver);
             let spawned = std::thread::Builder::new()
                 .name(format!("password-{n}"))
@@ -143,6 +142,11 @@ fn password_threads() -> &'static mpsc::Sender<Job> {
     })
 }
 
+/// One hashing thread per two cores, at least one.
+fn hashing_thread_count() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
+}
+
 async fn on_password_thread<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, AppError> {
@@ -151,7 +155,7 @@ async fn on_password_thread<T: Send + 'static>(
         tracing::warn!("password checks queue full: a sign-in was asked to retry");
         return Err(AppError::TooManyRequests {
             message: format!(
-                "Too many sign-ins at once. Try again in {BUSY_RETRY_AFTER_SECS} seconds."
+                "Too many password checks at once right now. Try again in {BUSY_RETRY_AFTER_SECS} seconds."
             ),
             retry_after_secs: BUSY_RETRY_AFTER_SECS,
         });
@@ -202,8 +206,7 @@ mod tests {
 
     /// Occupies every hashing thread until the returned sender is dropped or sent to.
     fn occupy_hashing_threads() -> Vec<mpsc::Sender<()>> {
-        let threads = std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1));
-        (0..threads)
+        (0..hashing_thread_count())
             .map(|_| {
                 let (release, released) = mpsc::channel::<()>();
                 let (started, has_started) = mpsc::channel::<()>();
