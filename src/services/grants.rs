@@ -110,11 +110,11 @@ pub fn missing_for_user(
 pub fn outranked_sentence(what: &str, permission: &str) -> String {
     if permission == ADMIN_ONLY {
         format!(
-            "You cannot {what}: it holds the Admin role, and only an administrator may act on what holds it."
+            "You cannot {what}: that needs the Admin role, which only an administrator may give."
         )
     } else {
         format!(
-            "You cannot {what}: its roles hold `{permission}`, which you do not hold. You may act only on what you could have given yourself."
+            "You cannot {what}: that needs `{permission}`, which you do not hold. You may act only on what you could have given yourself."
         )
     }
 }
