@@ -21,23 +21,56 @@ pub fn first_missing(
     holder: &PermissionSet,
     role_ids: &[String],
 ) -> Result<Option<String>, AppError> {
-    if holder.holds_all() || role_ids.is_empty() {
-        return Ok(None);
+    Ok(
+        first_missing_each(conn, holder, std::slice::from_ref(&role_ids.to_vec()))?
+            .pop()
+            .flatten(),
+    )
+}
+
+/// [`first_missing`] for several sets of roles at once (a page of keys), in a few queries.
+pub fn first_missing_each(
+    conn: &mut DbConnection,
+    holder: &PermissionSet,
+    role_sets: &[Vec<String>],
+) -> Result<Vec<Option<String>>, AppError> {
+    if holder.holds_all() {
+        return Ok(vec![None; role_sets.len()]);
     }
-    let roles = role::find_many(conn, role_ids)?;
-    let mut needed: Vec<String> = Vec::new();
-    if roles.iter().any(|r| r.grants_all) {
-        needed.extend(permission::names(conn)?);
-        // Holding every permission one by one is still not the Admin role, which also gives the
-        // permissions added later.
-        if needed.iter().all(|p| holder.can(p)) {
-            return Ok(Some(ADMIN_ONLY.to_string()));
-        }
+    let mut all_ids: Vec<String> = role_sets.iter().flatten().cloned().collect();
+    all_ids.sort();
+    all_ids.dedup();
+    if all_ids.is_empty() {
+        return Ok(vec![None; role_sets.len()]);
     }
-    let by_role = role::permissions_by_role(conn, role_ids)?;
-    needed.extend(by_role.into_values().flatten());
-    needed.sort();
-    Ok(needed.into_iter().find(|p| !holder.can(p)))
+    let admin_ids: Vec<String> = role::find_many(conn, &all_ids)?
+        .into_iter()
+        .filter(|r| r.grants_all)
+        .map(|r| r.id)
+        .collect();
+    let catalog = if admin_ids.is_empty() {
+        Vec::new()
+    } else {
+        permission::names(conn)?
+    };
+    let by_role = role::permissions_by_role(conn, &all_ids)?;
+    Ok(role_sets
+        .iter()
+        .map(|set| {
+            let mut needed: Vec<&String> = Vec::new();
+            if set.iter().any(|id| admin_ids.contains(id)) {
+                // Holding every permission one by one is still not the Admin role, which also
+                // gives the permissions added later.
+                if catalog.iter().all(|p| holder.can(p)) {
+                    return Some(ADMIN_ONLY.to_string());
+                }
+                needed.extend(catalog.iter());
+            }
+            needed.extend(set.iter().filter_map(|id| by_role.get(id)).flatten());
+            needed.sort();
+            needed.into_iter().find(|p| !holder.can(p)).cloned()
+        })
+        .collect())
 }
 
 /// What a refusal names when only the Admin role itself is missing.

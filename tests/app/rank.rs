@@ -244,6 +244,13 @@ async fn a_key_editor_without_admin_cannot_rename_or_redate_an_admin_key() {
     )
     .await;
 
+    let list = body(get(&app, &editor, "/development").await).await;
+    assert!(
+        list.contains(
+            r#"aria-label="Edit Deploys (not allowed: You cannot change this key: that needs `"#
+        ),
+        "the list disables Edit on that key, and says why: {list}"
+    );
     let page = body(get(&app, &editor, &format!("/development/keys/{admin_key}")).await).await;
     assert!(
         page.contains(r#"disabled aria-describedby="edit-why">Edit</button>"#),
@@ -382,6 +389,10 @@ async fn a_superior_still_changes_and_revokes_keys_within_their_rank() {
         ],
     )
     .await;
+    let list = body(get(&app, &manager, "/development").await).await;
+    assert!(list.contains(&format!(
+        r#"href="/development/keys/{key_id}/edit" aria-label="Edit Reports""#
+    )));
     let page = body(get(&app, &manager, &format!("/development/keys/{key_id}")).await).await;
     assert!(page.contains(&format!(
         r#"href="/development/keys/{key_id}/edit">Edit</a>"#

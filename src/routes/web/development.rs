@@ -49,6 +49,8 @@ pub struct KeyRow {
     pub expires: String,
     pub last_used: String,
     pub status: &'static str,
+    /// Why the viewer may not edit this key (beyond their rank).
+    pub edit_refusal: Option<String>,
 }
 
 #[derive(Template)]
@@ -78,19 +80,30 @@ pub async fn list(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let requested = query.page.unwrap_or(1).max(1);
-    let (total, listings) = state
+    let holder = principal.permissions.clone();
+    let (total, listings, beyond) = state
         .db
         .run(move |conn| {
             let total = api_key::count(conn)?;
             let window = PageWindow::new(total, requested, PAGE_SIZE);
-            Ok::<_, AppError>((total, api_key::list_page(conn, PAGE_SIZE, window.offset)?))
+            let listings = api_key::list_page(conn, PAGE_SIZE, window.offset)?;
+            let role_sets: Vec<Vec<String>> = listings
+                .iter()
+                .map(|l| l.roles.iter().map(|(id, _)| id.clone()).collect())
+                .collect();
+            let beyond = grants::first_missing_each(conn, &holder, &role_sets)?;
+            Ok::<_, AppError>((total, listings, beyond))
         })
         .await?;
     let window = PageWindow::new(total, requested, PAGE_SIZE);
     let at = now();
     let rows = listings
         .into_iter()
-        .map(|listing| KeyRow {
+        .zip(beyond)
+        .map(|(listing, beyond)| KeyRow {
+            edit_refusal: beyond
+                .as_deref()
+                .map(|p| grants::outranked_sentence("change this key", p)),
             status: listing.key.status_at(at).as_str(),
             id: listing.key.id,
             name: listing.key.name,
