@@ -301,6 +301,16 @@ pub fn count_active_created_by(conn: &mut DbConnection, user_id: &str) -> QueryR
         .get_result(conn)
 }
 
+/// The ids of the active keys a user created (the ones [`revoke_created_by`] revokes).
+pub fn active_ids_created_by(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<String>> {
+    api_keys::table
+        .filter(api_keys::created_by.eq(user_id))
+        .filter(api_keys::revoked_at.is_null())
+        .select(api_keys::id)
+        .order(api_keys::id)
+        .load(conn)
+}
+
 /// Records when (and from where) a key was last used; written in batches, never per request.
 pub fn record_last_used(
     conn: &mut DbConnection,

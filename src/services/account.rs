@@ -8,7 +8,7 @@ use crate::error::AppError;
 use crate::models::audit::{self, Actor, Target};
 use crate::models::user::{self, User, STATUS_DEACTIVATED};
 use crate::models::user_token::{self, UserToken};
-use crate::services::{FieldErrors, FormError};
+use crate::services::{grants, FieldErrors, FormError};
 
 fn check_new_password(
     new_password: &str,
@@ -78,7 +78,16 @@ pub async fn link_holder(db: &Db, token: String) -> Result<Option<(UserToken, Us
             return Ok(None);
         };
         match user::find(conn, &link.user_id)? {
-            Some(holder) if holder.status != STATUS_DEACTIVATED => Ok(Some((link, holder))),
+            Some(holder)
+                if holder.status != STATUS_DEACTIVATED
+                    && grants::link_issuer_still_outranks(
+                        conn,
+                        link.created_by.as_deref(),
+                        &holder.id,
+                    )? =>
+            {
+                Ok(Some((link, holder)))
+            }
             _ => Ok(None),
         }
     })

@@ -13,6 +13,7 @@ use crate::error::AppError;
 use crate::models::api_key::{self, ApiKey, KeyStatus, NewApiKey};
 use crate::models::audit::{self, Target};
 use crate::models::role::{self, Role};
+use crate::services::grants;
 use crate::services::roles::{
     self as role_service, check_grantable_roles, effective_permissions, ungrantable,
     EffectivePermission, RoleInput, INLINE_ROLE_FIELDS,
@@ -124,6 +125,23 @@ fn check_details(
     }
 }
 
+/// A key that expires gives no key (itself included) a later expiry than its own, or none. Only
+/// checked when the expiry was read without error (a bad date has its own message).
+fn check_expiry_within_caller(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    expires_at: Option<NaiveDateTime>,
+    errors: &mut FieldErrors,
+) -> Result<(), AppError> {
+    if errors.get("expiry").is_some() {
+        return Ok(());
+    }
+    if let Some(message) = grants::expiry_beyond_caller(conn, principal, expires_at)? {
+        errors.add(grants::EXPIRES_AT, message);
+    }
+    Ok(())
+}
+
 /// The inline roles: one without a name is named after the key ("one role per system").
 fn inline_roles(input: &KeyInput) -> Vec<RoleInput> {
     input
@@ -169,6 +187,7 @@ pub async fn create(
     in_authz_transaction(db, move |conn| {
         let mut errors = FieldErrors::default();
         let expires_at = check_details(&input, None, &mut errors);
+        check_expiry_within_caller(conn, &principal, expires_at, &mut errors)?;
         let mut roles = check_grantable_roles(conn, &principal, &input.role_ids, &[], &mut errors)?;
         create_inline_roles(conn, &principal, &input, &mut roles, &mut errors)?;
         if !errors.is_empty() {
@@ -239,6 +258,7 @@ pub async fn update(
         principal.require(crate::auth::catalog::ROLES_CREATE)?;
     }
     in_authz_transaction(db, move |conn| {
+        grants::require_can_change_key(conn, &principal, &key_id)?;
         let existing = api_key::find(conn, &key_id)?.ok_or(AppError::NotFound)?;
         if existing.revoked_at.is_some() {
             return Err(AppError::Conflict(
@@ -248,6 +268,9 @@ pub async fn update(
         }
         let mut errors = FieldErrors::default();
         let expires_at = check_details(&input, existing.expires_at, &mut errors);
+        if expires_at != existing.expires_at {
+            check_expiry_within_caller(conn, &principal, expires_at, &mut errors)?;
+        }
         let held_before = api_key::role_ids(conn, &key_id)?;
         let mut roles =
             check_grantable_roles(conn, &principal, &input.role_ids, &held_before, &mut errors)?;
@@ -292,6 +315,7 @@ pub async fn update(
 pub async fn revoke(db: &Db, principal: Principal, key_id: String) -> Result<ApiKey, AppError> {
     principal.require(SERVICE_ACCOUNTS_DELETE)?;
     in_authz_transaction(db, move |conn| {
+        grants::require_can_change_key(conn, &principal, &key_id)?;
         let existing = api_key::find(conn, &key_id)?.ok_or(AppError::NotFound)?;
         if existing.revoked_at.is_some() {
             return Err(AppError::Conflict("This key is already revoked.".into()));

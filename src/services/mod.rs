@@ -4,6 +4,7 @@
 pub mod account;
 pub mod api_keys;
 pub mod audit_log;
+pub mod grants;
 pub mod notify;
 pub mod permission_catalog;
 pub mod roles;

@@ -10,7 +10,7 @@ use crate::error::AppError;
 use crate::models::audit::{self, Target};
 use crate::models::permission::{self, Permission};
 use crate::models::role::{self, Role, RoleCounts};
-use crate::services::{in_authz_transaction, FieldErrors, FormError};
+use crate::services::{grants, in_authz_transaction, FieldErrors, FormError};
 
 pub const NAME_MAX: usize = 64;
 pub const DESCRIPTION_MAX: usize = 500;
@@ -214,6 +214,7 @@ pub async fn update(
             )
             .into());
         }
+        grants::require_can_change_role(conn, &principal, &role_id)?;
         let before = role::permissions_of(conn, &role_id)?;
         // Permissions the editor does not hold stay as they are: the form shows them disabled.
         let kept: Vec<String> = before
@@ -268,31 +269,37 @@ pub async fn update(
 pub async fn delete(db: &Db, principal: Principal, role_id: String) -> Result<Role, AppError> {
     principal.require(ROLES_DELETE)?;
     in_authz_transaction(db, move |conn| {
-            let existing = role::find(conn, &role_id)?.ok_or(AppError::NotFound)?;
-            if existing.is_builtin {
-                return Err(AppError::Conflict("The built-in Admin role cannot be deleted.".into()));
-            }
-            let permissions = role::permissions_of(conn, &role_id)?;
-            if !can_grant(&principal.permissions, &existing, &permissions) {
-                return Err(AppError::Conflict(format!(
-                    "You can only delete roles whose permissions you hold yourself. You do not hold {}.",
-                    missing_for(&principal.permissions, &existing, &permissions).join(", ")
-                )));
-            }
-            let counts = role::holder_counts(conn, &role_id)?;
-            role::delete(conn, &role_id)?;
-            audit::record(
-                conn,
-                audit::NewEvent {
-                    actor: &principal.actor(),
-                    action: "role.deleted",
-                    target: Target { kind: "role", id: Some(role_id.clone()), label: existing.name.clone() },
-                    summary: format!("held by {} keys and {} users; permissions: {}", counts.keys, counts.users, list_or_none(&permissions)),
-                    ip_address: principal.ip.as_deref(),
-                    outcome: audit::OUTCOME_SUCCESS,
+        let existing = role::find(conn, &role_id)?.ok_or(AppError::NotFound)?;
+        if existing.is_builtin {
+            return Err(AppError::Conflict(
+                "The built-in Admin role cannot be deleted.".into(),
+            ));
+        }
+        grants::require_can_change_role(conn, &principal, &role_id)?;
+        let permissions = role::permissions_of(conn, &role_id)?;
+        let counts = role::holder_counts(conn, &role_id)?;
+        role::delete(conn, &role_id)?;
+        audit::record(
+            conn,
+            audit::NewEvent {
+                actor: &principal.actor(),
+                action: "role.deleted",
+                target: Target {
+                    kind: "role",
+                    id: Some(role_id.clone()),
+                    label: existing.name.clone(),
                 },
-            )?;
-            Ok(existing)
+                summary: format!(
+                    "held by {} keys and {} users; permissions: {}",
+                    counts.keys,
+                    counts.users,
+                    list_or_none(&permissions)
+                ),
+                ip_address: principal.ip.as_deref(),
+                outcome: audit::OUTCOME_SUCCESS,
+            },
+        )?;
+        Ok(existing)
     })
     .await
 }

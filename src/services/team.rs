@@ -3,7 +3,9 @@
 
 use chrono::Duration;
 
-use crate::auth::catalog::{ADMIN_ROLE_ID, USERS_CREATE, USERS_DELETE, USERS_UPDATE};
+use crate::auth::catalog::{
+    ADMIN_ROLE_ID, SERVICE_ACCOUNTS_DELETE, USERS_CREATE, USERS_DELETE, USERS_UPDATE,
+};
 use crate::auth::token::{random_hex, sha256_hex};
 use crate::auth::Principal;
 use crate::db::{new_id, now, Db, DbConnection};
@@ -13,7 +15,7 @@ use crate::models::role::{self, Role};
 use crate::models::user::{self, NewUser, User, STATUS_ACTIVE, STATUS_DEACTIVATED, STATUS_INVITED};
 use crate::models::{api_key, user_token};
 use crate::services::roles::{check_grantable_roles, ungrantable};
-use crate::services::{in_authz_transaction, FieldErrors, FormError};
+use crate::services::{grants, in_authz_transaction, FieldErrors, FormError};
 
 pub const INVITE_DAYS: i64 = 7;
 pub const RESET_HOURS: i64 = 24;
@@ -141,27 +143,6 @@ pub async fn invite(
     .await
 }
 
-/// Refuses to act on someone who holds a role the principal could not give: that would take away (or
-/// take over) more than the principal could grant.
-fn require_outranks(
-    conn: &mut DbConnection,
-    principal: &Principal,
-    target: &User,
-    what: &str,
-) -> Result<(), AppError> {
-    let held = user::role_ids(conn, &target.id)?;
-    let beyond = ungrantable(conn, principal, &held)?;
-    if beyond.is_empty() {
-        return Ok(());
-    }
-    let names = role::find_many(conn, &beyond)?;
-    Err(AppError::Conflict(format!(
-        "You cannot {what} {}: they hold {}, which holds permissions you do not have.",
-        target.email,
-        role_names(&names)
-    )))
-}
-
 /// True when `user_id` is the only active holder of the Admin role.
 fn is_last_admin(conn: &mut DbConnection, target: &User) -> Result<bool, AppError> {
     if !target.is_active()
@@ -253,6 +234,22 @@ pub async fn set_roles(
     .await
 }
 
+/// Revoking the keys a person created is revoking keys: it needs `service-accounts.delete` and the
+/// rank to revoke each of them. When any one is beyond the principal, the whole deactivation is
+/// refused (naming the missing permission), so nothing half-happens: no person deactivated with
+/// only some of their keys revoked, which the principal might not notice.
+fn require_can_revoke_keys_created_by(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    user_id: &str,
+) -> Result<(), AppError> {
+    principal.require(SERVICE_ACCOUNTS_DELETE)?;
+    for key_id in api_key::active_ids_created_by(conn, user_id)? {
+        grants::require_can_change_key(conn, principal, &key_id)?;
+    }
+    Ok(())
+}
+
 /// Deactivates a person: signed out at their next request, unable to sign in. Their keys keep working
 /// (keys belong to the organisation) unless `revoke_keys` asks to revoke the ones they created.
 pub async fn deactivate(
@@ -262,6 +259,9 @@ pub async fn deactivate(
     revoke_keys: bool,
 ) -> Result<(User, usize), AppError> {
     principal.require(USERS_DELETE)?;
+    if revoke_keys {
+        principal.require(SERVICE_ACCOUNTS_DELETE)?;
+    }
     in_authz_transaction(db, move |conn| {
         let target = user::find(conn, &user_id)?.ok_or(AppError::NotFound)?;
         if principal.user_id() == Some(target.id.as_str()) {
@@ -275,7 +275,10 @@ pub async fn deactivate(
                 target.email
             )));
         }
-        require_outranks(conn, &principal, &target, "deactivate")?;
+        grants::require_can_change_user(conn, &principal, &target.id)?;
+        if revoke_keys {
+            require_can_revoke_keys_created_by(conn, &principal, &target.id)?;
+        }
         if is_last_admin(conn, &target)? {
             return Err(AppError::Conflict(format!("{} {LAST_ADMIN}", target.email)));
         }
@@ -308,7 +311,7 @@ pub async fn reactivate(db: &Db, principal: Principal, user_id: String) -> Resul
                     target.email
                 )));
             }
-            require_outranks(conn, &principal, &target, "reactivate")?;
+            grants::require_can_change_user(conn, &principal, &target.id)?;
             let status = if target.password_hash.is_some() {
                 STATUS_ACTIVE
             } else {
@@ -328,6 +331,10 @@ pub async fn reactivate(db: &Db, principal: Principal, user_id: String) -> Resul
     .await
 }
 
+/// Why nobody issues a reset link for their own account: a signed-in session (perhaps someone
+/// else's, left open) would otherwise set a new password without knowing the current one.
+pub const OWN_RESET_LINK: &str = "You cannot issue a password link for your own account. Change your password on your Account page: it asks for your current one.";
+
 /// A one-time link (24 hours) that lets the person choose a new password.
 pub async fn issue_reset_link(
     db: &Db,
@@ -338,13 +345,16 @@ pub async fn issue_reset_link(
     db.run(move |conn| {
         crate::db::transaction(conn, |conn| {
             let target = user::find(conn, &user_id)?.ok_or(AppError::NotFound)?;
+            if principal.user_id() == Some(target.id.as_str()) {
+                return Err(AppError::Conflict(OWN_RESET_LINK.into()));
+            }
             if target.status == STATUS_DEACTIVATED {
                 return Err(AppError::Conflict(format!(
                     "{} is deactivated. Reactivate them first.",
                     target.email
                 )));
             }
-            require_outranks(conn, &principal, &target, "reset the password of")?;
+            grants::require_can_change_user(conn, &principal, &target.id)?;
             let token = random_hex(32);
             let (purpose, expires) = if target.status == STATUS_INVITED {
                 (

@@ -13,6 +13,7 @@ mod helpers;
 mod keys;
 mod openapi;
 mod propagation;
+mod rank;
 mod roles;
 mod security;
 mod setup;

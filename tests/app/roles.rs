@@ -232,11 +232,15 @@ async fn a_user_cannot_put_into_a_role_a_permission_they_do_not_hold() {
             &[("name", "Mixed renamed"), ("permissions", ROLES_CREATE)],
         )
         .await;
-    assert_eq!(saved.status(), 303, "editing what one holds is fine");
+    assert_eq!(
+        saved.status(),
+        403,
+        "a role holding a permission the editor lacks is beyond their rank"
+    );
     assert_eq!(
         app.role_permissions(&existing).await,
-        vec![ROLES_CREATE, USERS_DELETE],
-        "a permission the editor does not hold stays; one they hold was swapped"
+        vec![ROLES_RETRIEVE, USERS_DELETE],
+        "the role is unchanged"
     );
 }
 

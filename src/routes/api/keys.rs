@@ -186,7 +186,8 @@ fn expiry(field_value: Option<&str>) -> Result<Expiry, AppError> {
 /// Create an API key
 ///
 /// The answer holds the full key (`secret`) this once. Giving the key a role needs every permission
-/// of that role; `new_roles` also needs `roles.create`.
+/// of that role; `new_roles` also needs `roles.create`. A calling key that expires can only create
+/// keys that expire no later than itself (422 on `expires_at`).
 #[utoipa::path(
     post,
     path = "/api/v1/service-accounts",
@@ -288,6 +289,9 @@ fn unchanged(current: &KeyOut) -> KeyInput {
 }
 
 /// Change an API key
+///
+/// Needs every permission of each role the key holds: you change only what you could have given.
+/// A calling key that expires cannot set an `expires_at` later than its own, or null (422).
 #[utoipa::path(
     patch,
     path = "/api/v1/service-accounts/{id}",
@@ -333,7 +337,8 @@ pub async fn update(
 
 /// Revoke an API key
 ///
-/// The key stops working at once and stays listed as revoked.
+/// The key stops working at once and stays listed as revoked. Needs every permission of each role
+/// the key holds: you revoke only what you could have given.
 #[utoipa::path(
     delete,
     path = "/api/v1/service-accounts/{id}",
@@ -356,6 +361,8 @@ pub async fn delete(
 }
 
 /// Give an API key a role
+///
+/// Needs every permission of that role and of each role the key already holds.
 #[utoipa::path(
     put,
     path = "/api/v1/service-accounts/{id}/roles/{role_id}",
@@ -388,6 +395,8 @@ pub async fn add_role(
 }
 
 /// Take a role from an API key
+///
+/// Needs every permission of each role the key holds.
 #[utoipa::path(
     delete,
     path = "/api/v1/service-accounts/{id}/roles/{role_id}",

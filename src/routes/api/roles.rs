@@ -165,6 +165,9 @@ pub struct RolePatch {
 }
 
 /// Change a role
+///
+/// Needs every permission the role holds (the Admin role cannot be changed): you change only a role
+/// you could have given.
 #[utoipa::path(
     patch,
     path = "/api/v1/roles/{id}",
@@ -200,7 +203,7 @@ pub async fn update(
 
 /// Delete a role
 ///
-/// Keys and people holding the role lose it at once.
+/// Keys and people holding the role lose it at once. Needs every permission the role holds.
 #[utoipa::path(
     delete,
     path = "/api/v1/roles/{id}",

@@ -24,7 +24,7 @@ use crate::services::api_keys::{self as key_service, Expiry, KeyInput};
 use crate::services::roles::{
     self as role_service, EffectivePermission, RoleInput, INLINE_ROLE_FIELDS,
 };
-use crate::services::{audit_log, FieldErrors, FormError};
+use crate::services::{audit_log, grants, FieldErrors, FormError};
 use crate::startup::AppState;
 use crate::templates::{Layout, Section, ASSET_VERSION};
 
@@ -49,6 +49,8 @@ pub struct KeyRow {
     pub expires: String,
     pub last_used: String,
     pub status: &'static str,
+    /// Why the viewer may not edit this key (beyond their rank).
+    pub edit_refusal: Option<String>,
 }
 
 #[derive(Template)]
@@ -78,19 +80,30 @@ pub async fn list(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let requested = query.page.unwrap_or(1).max(1);
-    let (total, listings) = state
+    let holder = principal.permissions.clone();
+    let (total, listings, beyond) = state
         .db
         .run(move |conn| {
             let total = api_key::count(conn)?;
             let window = PageWindow::new(total, requested, PAGE_SIZE);
-            Ok::<_, AppError>((total, api_key::list_page(conn, PAGE_SIZE, window.offset)?))
+            let listings = api_key::list_page(conn, PAGE_SIZE, window.offset)?;
+            let role_sets: Vec<Vec<String>> = listings
+                .iter()
+                .map(|l| l.roles.iter().map(|(id, _)| id.clone()).collect())
+                .collect();
+            let beyond = grants::first_missing_each(conn, &holder, &role_sets)?;
+            Ok::<_, AppError>((total, listings, beyond))
         })
         .await?;
     let window = PageWindow::new(total, requested, PAGE_SIZE);
     let at = now();
     let rows = listings
         .into_iter()
-        .map(|listing| KeyRow {
+        .zip(beyond)
+        .map(|(listing, beyond)| KeyRow {
+            edit_refusal: beyond
+                .as_deref()
+                .map(|p| grants::outranked_sentence("change this key", p)),
             status: listing.key.status_at(at).as_str(),
             id: listing.key.id,
             name: listing.key.name,
@@ -444,11 +457,21 @@ pub async fn show(
 ) -> Result<HttpResponse, AppError> {
     let key_id = path.into_inner();
     let history = history_rows(audit_log::history(&state.db, &principal, key_id.clone()).await?);
-    let detail = state
+    let holder = principal.permissions.clone();
+    let (detail, beyond) = state
         .db
-        .run(move |conn| key_service::detail(conn, &key_id))
+        .run(move |conn| {
+            let detail = key_service::detail(conn, &key_id)?;
+            let beyond = grants::missing_for_key(conn, &holder, &key_id)?;
+            Ok::<_, AppError>((detail, beyond))
+        })
         .await?;
     let is_revoked = detail.key.revoked_at.is_some();
+    let outranked = |what: &str| {
+        beyond
+            .as_deref()
+            .map(|p| grants::outranked_sentence(what, p))
+    };
     render(
         KeyDetailPage {
             asset_version: ASSET_VERSION,
@@ -475,18 +498,22 @@ pub async fn show(
                 .map(|r| (r.id.clone(), r.name.clone()))
                 .collect(),
             effective: detail.effective,
-            can_update: principal.can(SERVICE_ACCOUNTS_UPDATE) && !is_revoked,
+            can_update: principal.can(SERVICE_ACCOUNTS_UPDATE) && !is_revoked && beyond.is_none(),
             update_reason: if is_revoked {
                 "A revoked key cannot be changed.".into()
-            } else {
+            } else if !principal.can(SERVICE_ACCOUNTS_UPDATE) {
                 forbidden_sentence(SERVICE_ACCOUNTS_UPDATE)
+            } else {
+                outranked("change this key").unwrap_or_default()
             },
-            can_revoke: principal.can(SERVICE_ACCOUNTS_DELETE) && !is_revoked,
+            can_revoke: principal.can(SERVICE_ACCOUNTS_DELETE) && !is_revoked && beyond.is_none(),
             history,
             revoke_reason: if is_revoked {
                 "This key is already revoked.".into()
-            } else {
+            } else if !principal.can(SERVICE_ACCOUNTS_DELETE) {
                 forbidden_sentence(SERVICE_ACCOUNTS_DELETE)
+            } else {
+                outranked("revoke this key").unwrap_or_default()
             },
         },
         StatusCode::OK,
@@ -507,6 +534,21 @@ async fn load_key(
         .await
 }
 
+/// Pages that lead to a change refuse up front what the change would refuse: a key whose roles the
+/// viewer could not give.
+async fn require_rank(
+    state: &web::Data<AppState>,
+    principal: &Principal,
+    key_id: &str,
+) -> Result<(), AppError> {
+    let principal = principal.clone();
+    let key_id = key_id.to_string();
+    state
+        .db
+        .run(move |conn| grants::require_can_change_key(conn, &principal, &key_id))
+        .await
+}
+
 pub async fn edit_form(
     principal: Principal,
     session: Session,
@@ -519,6 +561,7 @@ pub async fn edit_form(
             "This key is revoked; it can no longer be changed.".into(),
         ));
     }
+    require_rank(&state, &principal, &key.id).await?;
     let values = KeyFormValues {
         name: key.name.clone(),
         description: key.description.clone(),
@@ -595,6 +638,7 @@ pub async fn confirm_revoke(
     if key.revoked_at.is_some() {
         return Err(AppError::Conflict("This key is already revoked.".into()));
     }
+    require_rank(&state, &principal, &key.id).await?;
     render(
         KeyRevokePage {
             asset_version: ASSET_VERSION,

@@ -15,7 +15,7 @@ use crate::routes::web::form::FormFields;
 use crate::routes::web::pickers::PermissionPicker;
 use crate::routes::web::{render, see_other};
 use crate::services::roles::{self as role_service, RoleInput, ROLE_FORM_FIELDS, TEMPLATES};
-use crate::services::{FieldErrors, FormError};
+use crate::services::{grants, FieldErrors, FormError};
 use crate::startup::AppState;
 use crate::templates::{Layout, Section, ASSET_VERSION};
 
@@ -125,6 +125,18 @@ async fn form_page(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let catalog = state.db.run(role_service::catalog).await?;
+    // A role the viewer could not give is beyond their rank: they may neither change nor delete it.
+    let beyond = match existing {
+        Some(role) if !role.is_builtin => {
+            let holder = principal.permissions.clone();
+            let ids = vec![role.id.clone()];
+            state
+                .db
+                .run(move |conn| grants::first_missing(conn, &holder, &ids))
+                .await?
+        }
+        _ => None,
+    };
     let (heading, action, submit_label, read_only) = match existing {
         None => (
             "New role".to_string(),
@@ -138,7 +150,9 @@ async fn form_page(
             } else if !principal.can(ROLES_UPDATE) {
                 Some(forbidden_sentence(ROLES_UPDATE))
             } else {
-                None
+                beyond
+                    .as_deref()
+                    .map(|p| grants::outranked_sentence("change this role", p))
             };
             (
                 format!("Role “{}”", role.name),
@@ -192,7 +206,9 @@ async fn form_page(
             templates,
             read_only,
             submit_label,
-            can_delete: existing.is_some_and(|r| !r.is_builtin) && principal.can(ROLES_DELETE),
+            can_delete: existing.is_some_and(|r| !r.is_builtin)
+                && principal.can(ROLES_DELETE)
+                && beyond.is_none(),
         },
         status,
     )
@@ -363,10 +379,14 @@ pub async fn confirm_delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
+    let viewer = principal.clone();
     let (existing, counts) = state
         .db
         .run(move |conn| {
             let found = role::find(conn, &id)?.ok_or(AppError::NotFound)?;
+            if !found.is_builtin {
+                grants::require_can_change_role(conn, &viewer, &id)?;
+            }
             let counts = role::holder_counts(conn, &id)?;
             Ok::<_, AppError>((found, counts))
         })

@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::catalog::{USERS_CREATE, USERS_DELETE, USERS_UPDATE};
+use crate::auth::catalog::{SERVICE_ACCOUNTS_DELETE, USERS_CREATE, USERS_DELETE, USERS_UPDATE};
 use crate::auth::session::{flash, stash_once, take_once, FlashKind, OneTimeSlot};
 use crate::auth::Principal;
 use crate::error::{forbidden_sentence, AppError};
@@ -19,7 +19,7 @@ use crate::routes::web::{public_origin, render, see_other, PageWindow};
 use crate::services::notify::{self, Delivery};
 use crate::services::roles::{self as role_service, effective_permissions, EffectivePermission};
 use crate::services::team::{self, InviteInput, INVITE_DAYS, RESET_HOURS};
-use crate::services::{audit_log, FieldErrors, FormError};
+use crate::services::{audit_log, grants, FieldErrors, FormError};
 use crate::startup::AppState;
 use crate::templates::{Layout, Section, ASSET_VERSION};
 
@@ -293,6 +293,11 @@ struct MemberPage {
     update_reason: String,
     can_deactivate: bool,
     deactivate_reason: String,
+    /// Why the viewer may not issue a password link for this person (their own account, or a
+    /// person beyond their rank).
+    link_refusal: Option<String>,
+    /// Why the viewer may not deactivate or reactivate this person (beyond their rank).
+    status_refusal: Option<String>,
     is_self: bool,
     history: Vec<HistoryRow>,
 }
@@ -307,16 +312,36 @@ async fn member_page(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let lookup = user_id.clone();
-    let (member, roles, catalog) = state
+    let holder = principal.permissions.clone();
+    let (member, roles, catalog, beyond) = state
         .db
         .run(move |conn| {
             let member = user::find(conn, &lookup)?.ok_or(AppError::NotFound)?;
             let role_ids = user::role_ids(conn, &lookup)?;
             let roles = role::find_many(conn, &role_ids)?;
             let catalog = role_service::catalog(conn)?;
-            Ok::<_, AppError>((member, roles, catalog))
+            let beyond = grants::first_missing(conn, &holder, &role_ids)?;
+            Ok::<_, AppError>((member, roles, catalog, beyond))
         })
         .await?;
+    let is_self = principal.user_id() == Some(member.id.as_str());
+    let link_refusal = if is_self {
+        Some(team::OWN_RESET_LINK.to_string())
+    } else {
+        beyond
+            .as_deref()
+            .map(|p| grants::outranked_sentence("issue a password link for this person", p))
+    };
+    let status_refusal = beyond.as_deref().map(|p| {
+        grants::outranked_sentence(
+            if member.status == user::STATUS_DEACTIVATED {
+                "reactivate this person"
+            } else {
+                "deactivate this person"
+            },
+            p,
+        )
+    });
     let effective = {
         let held = roles.clone();
         state
@@ -336,7 +361,9 @@ async fn member_page(
         MemberPage {
             asset_version: ASSET_VERSION,
             layout: Layout::new(principal, session, Section::Team, member.email.clone()),
-            is_self: principal.user_id() == Some(member.id.as_str()),
+            is_self,
+            link_refusal,
+            status_refusal,
             user_id,
             created: format_time(&member.created_at),
             last_sign_in: member
@@ -441,6 +468,8 @@ struct DeactivatePage {
     user_id: String,
     email: String,
     active_keys: i64,
+    /// Why the viewer may not also revoke the keys this person created.
+    revoke_refusal: Option<String>,
 }
 
 pub async fn confirm_deactivate(
@@ -451,14 +480,30 @@ pub async fn confirm_deactivate(
 ) -> Result<HttpResponse, AppError> {
     let user_id = path.into_inner();
     let lookup = user_id.clone();
-    let (member, active_keys) = state
+    let viewer = principal.clone();
+    let (member, active_keys, beyond_key) = state
         .db
         .run(move |conn| {
             let member = user::find(conn, &lookup)?.ok_or(AppError::NotFound)?;
-            let keys = api_key::count_active_created_by(conn, &lookup)?;
-            Ok::<_, AppError>((member, keys))
+            grants::require_can_change_user(conn, &viewer, &lookup)?;
+            let keys = api_key::active_ids_created_by(conn, &lookup)?;
+            let mut beyond_key = None;
+            for key_id in &keys {
+                if let Some(missing) = grants::missing_for_key(conn, &viewer.permissions, key_id)? {
+                    beyond_key = Some(missing);
+                    break;
+                }
+            }
+            Ok::<_, AppError>((member, keys.len() as i64, beyond_key))
         })
         .await?;
+    let revoke_refusal = if !principal.can(SERVICE_ACCOUNTS_DELETE) {
+        Some(forbidden_sentence(SERVICE_ACCOUNTS_DELETE))
+    } else {
+        beyond_key
+            .as_deref()
+            .map(|p| grants::outranked_sentence("revoke every key they created", p))
+    };
     render(
         DeactivatePage {
             asset_version: ASSET_VERSION,
@@ -471,6 +516,7 @@ pub async fn confirm_deactivate(
             user_id,
             email: member.email,
             active_keys,
+            revoke_refusal,
         },
         StatusCode::OK,
     )

@@ -1,0 +1,216 @@
+//! Rank: the one rule for acting on something that holds roles. You may change, revoke, reset or
+//! rename only what you could have created or given yourself: every permission of its roles is
+//! yours (the Admin role's "every permission" only to a holder of the Admin role). Keys, roles and
+//! people all go through here, in the console and the API alike, inside the operation's transaction.
+//!
+//! And a key that expires cannot hand out more time than it has: it cannot create a key that
+//! outlives it, nor move any key's expiry (its own included) past its own or remove it.
+
+use chrono::NaiveDateTime;
+
+use crate::auth::{PermissionSet, Principal, PrincipalKind};
+use crate::db::DbConnection;
+use crate::error::AppError;
+use crate::models::{api_key, permission, role, user};
+
+/// The first permission (by name) that the roles hold and `holder` does not, or `None` when
+/// `holder` could give every one of these roles. An Admin role (every permission) names the first
+/// permission of the catalog the holder lacks.
+pub fn first_missing(
+    conn: &mut DbConnection,
+    holder: &PermissionSet,
+    role_ids: &[String],
+) -> Result<Option<String>, AppError> {
+    Ok(
+        first_missing_each(conn, holder, std::slice::from_ref(&role_ids.to_vec()))?
+            .pop()
+            .flatten(),
+    )
+}
+
+/// [`first_missing`] for several sets of roles at once (a page of keys), in a few queries.
+pub fn first_missing_each(
+    conn: &mut DbConnection,
+    holder: &PermissionSet,
+    role_sets: &[Vec<String>],
+) -> Result<Vec<Option<String>>, AppError> {
+    if holder.holds_all() {
+        return Ok(vec![None; role_sets.len()]);
+    }
+    let mut all_ids: Vec<String> = role_sets.iter().flatten().cloned().collect();
+    all_ids.sort();
+    all_ids.dedup();
+    if all_ids.is_empty() {
+        return Ok(vec![None; role_sets.len()]);
+    }
+    let admin_ids: Vec<String> = role::find_many(conn, &all_ids)?
+        .into_iter()
+        .filter(|r| r.grants_all)
+        .map(|r| r.id)
+        .collect();
+    let catalog = if admin_ids.is_empty() {
+        Vec::new()
+    } else {
+        permission::names(conn)?
+    };
+    let by_role = role::permissions_by_role(conn, &all_ids)?;
+    Ok(role_sets
+        .iter()
+        .map(|set| {
+            let mut needed: Vec<&String> = Vec::new();
+            if set.iter().any(|id| admin_ids.contains(id)) {
+                // Holding every permission one by one is still not the Admin role, which also
+                // gives the permissions added later.
+                if catalog.iter().all(|p| holder.can(p)) {
+                    return Some(ADMIN_ONLY.to_string());
+                }
+                needed.extend(catalog.iter());
+            }
+            needed.extend(set.iter().filter_map(|id| by_role.get(id)).flatten());
+            needed.sort();
+            needed.into_iter().find(|p| !holder.can(p)).cloned()
+        })
+        .collect())
+}
+
+/// What a refusal names when only the Admin role itself is missing.
+pub const ADMIN_ONLY: &str = "every permission (the Admin role)";
+
+/// Fails with [`AppError::Forbidden`] naming the first permission of these roles that the principal
+/// lacks: acting on what holds them would reach beyond the principal's own rights.
+pub fn require_can_give_all(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    role_ids: &[String],
+) -> Result<(), AppError> {
+    match first_missing(conn, &principal.permissions, role_ids)? {
+        Some(permission) => Err(AppError::forbidden(&permission)),
+        None => Ok(()),
+    }
+}
+
+/// [`require_can_give_all`] for a key's roles.
+pub fn require_can_change_key(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    key_id: &str,
+) -> Result<(), AppError> {
+    let held = api_key::role_ids(conn, key_id)?;
+    require_can_give_all(conn, principal, &held)
+}
+
+/// [`require_can_give_all`] for a role itself.
+pub fn require_can_change_role(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    role_id: &str,
+) -> Result<(), AppError> {
+    require_can_give_all(conn, principal, &[role_id.to_string()])
+}
+
+/// [`require_can_give_all`] for a person's roles.
+pub fn require_can_change_user(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    user_id: &str,
+) -> Result<(), AppError> {
+    let held = user::role_ids(conn, user_id)?;
+    require_can_give_all(conn, principal, &held)
+}
+
+/// For pages that offer an action on a key: the permission that the viewer lacks to act on it.
+pub fn missing_for_key(
+    conn: &mut DbConnection,
+    holder: &PermissionSet,
+    key_id: &str,
+) -> Result<Option<String>, AppError> {
+    let held = api_key::role_ids(conn, key_id)?;
+    first_missing(conn, holder, &held)
+}
+
+/// For pages that offer an action on a person: the permission that the viewer lacks to act on them.
+pub fn missing_for_user(
+    conn: &mut DbConnection,
+    holder: &PermissionSet,
+    user_id: &str,
+) -> Result<Option<String>, AppError> {
+    let held = user::role_ids(conn, user_id)?;
+    first_missing(conn, holder, &held)
+}
+
+/// The sentence a page shows beside an action refused by rank: `what` is, for example, "change
+/// this key".
+pub fn outranked_sentence(what: &str, permission: &str) -> String {
+    if permission == ADMIN_ONLY {
+        format!(
+            "You cannot {what}: that needs the Admin role, which only an administrator may give."
+        )
+    } else {
+        format!(
+            "You cannot {what}: that needs `{permission}`, which you do not hold. You may act only on what you could have given yourself."
+        )
+    }
+}
+
+/// The API's name of the field a key's expiry is refused on.
+pub const EXPIRES_AT: &str = "expires_at";
+
+/// When the principal is a key that expires: its expiry (read in the transaction, not from the
+/// verification cache, so an expiry just shortened by someone else already counts).
+fn caller_key_expiry(
+    conn: &mut DbConnection,
+    principal: &Principal,
+) -> Result<Option<NaiveDateTime>, AppError> {
+    if principal.kind != PrincipalKind::Key {
+        return Ok(None);
+    }
+    Ok(api_key::find(conn, &principal.id)?.and_then(|k| k.expires_at))
+}
+
+/// A key that expires may give a key (a new one, another, or itself) only an expiry at or before its
+/// own: never "no expiry", never a later one. People and keys that never expire are not limited.
+/// Answers the message to show against `expires_at`, or `None` when the expiry is allowed.
+pub fn expiry_beyond_caller(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    expires_at: Option<NaiveDateTime>,
+) -> Result<Option<String>, AppError> {
+    let Some(limit) = caller_key_expiry(conn, principal)? else {
+        return Ok(None);
+    };
+    let limit_text = limit.format("%Y-%m-%dT%H:%M:%SZ");
+    Ok(match expires_at {
+        None => Some(format!(
+            "This key expires at {limit_text}: it cannot give a key no expiry. Choose a time at or before {limit_text}."
+        )),
+        Some(at) if at > limit => Some(format!(
+            "This key expires at {limit_text}: it cannot give a key a later expiry. Choose a time at or before {limit_text}."
+        )),
+        Some(_) => None,
+    })
+}
+
+/// Whether a set-password link still carries its issuer's authority when it is used: the person who
+/// issued it (if a person did) is still active and could still give every role the link's holder
+/// holds now. A link issued before the holder was promoted, or by someone since deactivated or
+/// demoted, would otherwise hand its issuer an account beyond their rank.
+pub fn link_issuer_still_outranks(
+    conn: &mut DbConnection,
+    issued_by: Option<&str>,
+    holder_id: &str,
+) -> Result<bool, AppError> {
+    let Some(issuer_id) = issued_by else {
+        // Issued by Latchkey itself (first-run setup, or an operator's command).
+        return Ok(true);
+    };
+    if issuer_id == holder_id {
+        return Ok(true);
+    }
+    match user::find(conn, issuer_id)? {
+        Some(issuer) if issuer.is_active() => {
+            let permissions = permission::effective_for_user(conn, issuer_id)?;
+            Ok(missing_for_user(conn, &permissions, holder_id)?.is_none())
+        }
+        _ => Ok(false),
+    }
+}
