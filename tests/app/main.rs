@@ -15,6 +15,7 @@ mod openapi;
 mod propagation;
 mod roles;
 mod security;
+mod sessions;
 mod setup;
 mod sign_in;
 mod team;
