@@ -19,6 +19,9 @@ pub(crate) const STORE_UNAVAILABLE: &str = "_unavailable";
 /// Set at sign-in, kept by the store in the row's columns for the Account page's list.
 pub(crate) const SIGN_IN_IP: &str = "_ip";
 pub(crate) const SIGN_IN_USER_AGENT: &str = "_user_agent";
+/// Entries named `sealed.…` are stored encrypted with a key derived from the session id, which
+/// only the cookie holds: the database alone cannot read them.
+pub(crate) const SEALED_PREFIX: &str = "sealed.";
 
 #[derive(Debug, Clone)]
 pub struct SessionIdentity {
@@ -133,13 +136,14 @@ pub enum OneTimeSlot {
 impl OneTimeSlot {
     fn key(self) -> &'static str {
         match self {
-            Self::NewKey => "new_key",
-            Self::PasswordLink => "password_link",
+            Self::NewKey => "sealed.new_key",
+            Self::PasswordLink => "sealed.password_link",
         }
     }
 }
 
-/// Holds a secret for the one page that shows it (in the server-side session), tied to its object's id.
+/// Holds a secret for the one page that shows it (in the server-side session, sealed with a key only
+/// the cookie can give: see [`SEALED_PREFIX`]), tied to its object's id.
 pub fn stash_once(
     session: &Session,
     slot: OneTimeSlot,

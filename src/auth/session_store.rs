@@ -11,6 +11,9 @@
 //! - Activity is written at most once per [`TOUCH_EVERY`] per session, so a page load costs a read
 //!   and not a write: the idle limit is precise to that interval (a session idle for 12 h minus less
 //!   than a minute may still be accepted for that minute).
+//! - One-time secrets (a new key, a set-password link: entries named `sealed.…`) are stored
+//!   encrypted (AES-256-GCM, the cookie crate's private jar) with a key derived from the session
+//!   id, which the database does not hold: a copy of the table reveals no secret either.
 //! - Entries whose name starts with `_` are the store's own (see [`crate::auth::session`]): the
 //!   ones it adds when loading are never written back, and the sign-in address and browser go to
 //!   their columns rather than into the state.
@@ -21,10 +24,12 @@ use std::time::Duration as StdDuration;
 
 use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
 use actix_web::cookie::time::Duration as CookieDuration;
+use actix_web::cookie::{Cookie, CookieJar, Key};
 use chrono::{Duration, NaiveDateTime};
+use sha2::{Digest, Sha512};
 
 use crate::auth::session::{
-    CURRENT_SESSION, SIGN_IN_IP, SIGN_IN_USER_AGENT, STORE_UNAVAILABLE, USER_ID,
+    CURRENT_SESSION, SEALED_PREFIX, SIGN_IN_IP, SIGN_IN_USER_AGENT, STORE_UNAVAILABLE, USER_ID,
 };
 use crate::auth::token;
 use crate::db::{now, Db, DbConnection};
@@ -73,6 +78,60 @@ fn truncated(value: &str, max_chars: usize) -> String {
     value.chars().take(max_chars).collect()
 }
 
+/// The key that seals a session's one-time entries: derived from the session id itself, so only a
+/// request presenting the cookie can open them.
+fn sealing_key(session_key: &str) -> Option<Key> {
+    let digest = Sha512::new()
+        .chain_update(b"latchkey sealed session entries\0")
+        .chain_update(session_key.as_bytes())
+        .finalize();
+    Key::try_from(digest.as_slice()).ok()
+}
+
+fn seal(key: &Key, name: &str, value: &str) -> Option<String> {
+    let mut jar = CookieJar::new();
+    jar.private_mut(key)
+        .add(Cookie::new(name.to_string(), value.to_string()));
+    jar.get(name).map(|cookie| cookie.value().to_string())
+}
+
+fn open(key: &Key, name: &str, sealed: &str) -> Option<String> {
+    let mut jar = CookieJar::new();
+    jar.add_original(Cookie::new(name.to_string(), sealed.to_string()));
+    jar.private(key)
+        .get(name)
+        .map(|cookie| cookie.value().to_string())
+}
+
+/// Seals (or, when loading, opens) the `sealed.…` entries in place; one that cannot be sealed or
+/// opened is dropped.
+fn transform_sealed(state: &mut HashMap<String, String>, session_key: &str, sealing: bool) {
+    let names: Vec<String> = state
+        .keys()
+        .filter(|name| name.starts_with(SEALED_PREFIX))
+        .cloned()
+        .collect();
+    if names.is_empty() {
+        return;
+    }
+    let key = sealing_key(session_key);
+    for name in names {
+        let Some(value) = state.remove(&name) else {
+            continue;
+        };
+        let changed = key.as_ref().and_then(|key| {
+            if sealing {
+                seal(key, &name, &value)
+            } else {
+                open(key, &name, &value)
+            }
+        });
+        if let Some(changed) = changed {
+            state.insert(name, changed);
+        }
+    }
+}
+
 /// What the state says about its row: who it belongs to, and what the store writes as `state`
 /// (without the store's own entries).
 struct Prepared {
@@ -82,7 +141,10 @@ struct Prepared {
     state: String,
 }
 
-fn prepare(mut state: HashMap<String, String>) -> Result<Prepared, serde_json::Error> {
+fn prepare(
+    mut state: HashMap<String, String>,
+    session_key: &str,
+) -> Result<Prepared, serde_json::Error> {
     let decode = |raw: Option<String>| -> Option<String> {
         raw.and_then(|raw| serde_json::from_str::<String>(&raw).ok())
     };
@@ -90,6 +152,7 @@ fn prepare(mut state: HashMap<String, String>) -> Result<Prepared, serde_json::E
     let user_agent =
         decode(state.remove(SIGN_IN_USER_AGENT)).map(|ua| truncated(&ua, USER_AGENT_MAX_CHARS));
     state.retain(|name, _| !name.starts_with('_'));
+    transform_sealed(&mut state, session_key, true);
     let user_id = state
         .get(USER_ID)
         .and_then(|raw| serde_json::from_str::<String>(raw).ok());
@@ -103,8 +166,9 @@ fn prepare(mut state: HashMap<String, String>) -> Result<Prepared, serde_json::E
 
 fn load_row(
     conn: &mut DbConnection,
-    hash: &str,
+    session_key: &str,
 ) -> Result<Option<HashMap<String, String>>, AppError> {
+    let hash = &id_hash(session_key);
     let Some(row) = rows::find(conn, hash)? else {
         return Ok(None);
     };
@@ -123,6 +187,7 @@ fn load_row(
         return Ok(None);
     };
     entries.retain(|name, _| !name.starts_with('_'));
+    transform_sealed(&mut entries, session_key, false);
     let current = serde_json::to_string(hash).map_err(|e| AppError::Internal(e.to_string()))?;
     entries.insert(CURRENT_SESSION.into(), current);
     Ok(Some(entries))
@@ -133,8 +198,8 @@ impl SessionStore for DbSessionStore {
         &self,
         session_key: &SessionKey,
     ) -> Result<Option<HashMap<String, String>>, LoadError> {
-        let hash = id_hash(session_key.as_ref());
-        match self.db.run(move |conn| load_row(conn, &hash)).await {
+        let key = session_key.as_ref().to_string();
+        match self.db.run(move |conn| load_row(conn, &key)).await {
             Ok(found) => Ok(found),
             Err(err) => {
                 // The session cannot be read: the request goes on with a state that says so, and
@@ -155,8 +220,9 @@ impl SessionStore for DbSessionStore {
         session_state: HashMap<String, String>,
         _ttl: &CookieDuration,
     ) -> Result<SessionKey, SaveError> {
-        let prepared = prepare(session_state).map_err(|e| SaveError::Serialization(e.into()))?;
         let key = token::random_hex(ID_BYTES);
+        let prepared =
+            prepare(session_state, &key).map_err(|e| SaveError::Serialization(e.into()))?;
         let hash = id_hash(&key);
         self.db
             .run(move |conn| {
@@ -193,7 +259,8 @@ impl SessionStore for DbSessionStore {
             // The state was never read, so writing this one would erase the real one.
             return Ok(session_key);
         }
-        let prepared = prepare(session_state).map_err(|e| UpdateError::Serialization(e.into()))?;
+        let prepared = prepare(session_state, session_key.as_ref())
+            .map_err(|e| UpdateError::Serialization(e.into()))?;
         let hash = id_hash(session_key.as_ref());
         self.db
             .run(move |conn| {

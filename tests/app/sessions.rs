@@ -306,8 +306,26 @@ async fn replaying_a_cookie_captured_after_creating_a_key_does_not_show_its_secr
     let captured = session_cookie(&create);
     let page = location(&create);
 
+    let stored: Vec<String> = app
+        .with_db(|conn| {
+            sessions::table
+                .select(sessions::state)
+                .load(conn)
+                .expect("read the stored states")
+        })
+        .await;
+
     let shown = body(app.get(&page).await).await;
     assert!(shown.contains("id=\"new-key-secret\""), "shown once");
+    let secret = shown
+        .split("value=\"")
+        .find(|rest| rest.starts_with("lk_"))
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page shows the key");
+    assert!(
+        stored.iter().all(|state| !state.contains(secret)),
+        "the database never held the secret in the clear: {stored:?}"
+    );
 
     let replayed = body(get_with(&app, &replaying(&captured), &page).await).await;
     assert!(
