@@ -103,7 +103,7 @@ impl Application {
         let keys = KeyVerifier::new(db.clone());
         keys.start_background(Duration::from_secs(settings.last_used_flush_secs.max(1)));
         session_store::start_sweeper(db.clone(), &keys);
-        let sessions = DbSessionStore::new(db.clone());
+        let store = DbSessionStore::new(db.clone());
         let state = web::Data::new(AppState {
             db: db.clone(),
             keys: Arc::clone(&keys),
@@ -112,18 +112,21 @@ impl Application {
 
         let mut server = HttpServer::new(move || {
             // The cookie carries only the session id, signed and encrypted with the session key.
-            let session = SessionMiddleware::builder(sessions.clone(), session_key.clone())
-                .cookie_name("latchkey_session".into())
-                .cookie_secure(secure_cookies)
-                .cookie_http_only(true)
-                .cookie_same_site(SameSite::Lax)
-                .cookie_content_security(CookieContentSecurity::Private)
-                .session_lifecycle(
-                    PersistentSession::default()
-                        .session_ttl(actix_web::cookie::time::Duration::hours(SESSION_TTL_HOURS))
-                        .session_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
-                )
-                .build();
+            let session =
+                SessionMiddleware::builder(DbSessionStore::clone(&store), session_key.clone())
+                    .cookie_name("latchkey_session".into())
+                    .cookie_secure(secure_cookies)
+                    .cookie_http_only(true)
+                    .cookie_same_site(SameSite::Lax)
+                    .cookie_content_security(CookieContentSecurity::Private)
+                    .session_lifecycle(
+                        PersistentSession::default()
+                            .session_ttl(actix_web::cookie::time::Duration::hours(
+                                SESSION_TTL_HOURS,
+                            ))
+                            .session_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+                    )
+                    .build();
             App::new()
                 .app_data(state.clone())
                 .app_data(routes::form_config())
