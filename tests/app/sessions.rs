@@ -443,3 +443,35 @@ async fn the_sweep_removes_expired_sessions_and_keeps_live_ones() {
     assert_eq!(session_count(&app, &admin).await, 1);
     assert_eq!(app.get("/").await.status(), 200);
 }
+
+#[tokio::test]
+async fn a_session_that_cannot_be_read_answers_unavailable_and_stays_signed_in() {
+    let app = spawn_app().await;
+    app.signed_in_admin().await;
+    let rename = |from: &'static str, to: &'static str| {
+        app.with_db(move |conn| {
+            diesel::sql_query(format!("ALTER TABLE {from} RENAME TO {to}"))
+                .execute(conn)
+                .expect("rename the sessions table")
+        })
+    };
+
+    rename("sessions", "sessions_away").await;
+    let page = app.get("/").await;
+    assert_eq!(page.status(), 503, "the database cannot give the session");
+    assert!(
+        page.headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .all(|v| !v.contains("Max-Age=0")),
+        "the cookie is not removed"
+    );
+
+    rename("sessions_away", "sessions").await;
+    assert_eq!(
+        app.get("/").await.status(),
+        200,
+        "once the database answers, the person is still signed in"
+    );
+}
