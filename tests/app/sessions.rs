@@ -475,3 +475,46 @@ async fn a_session_that_cannot_be_read_answers_unavailable_and_stays_signed_in()
         "once the database answers, the person is still signed in"
     );
 }
+
+#[tokio::test]
+async fn the_cookie_carries_a_random_id_and_the_database_only_its_hash() {
+    use actix_web::cookie::{Cookie, CookieJar, Key};
+
+    let app = spawn_app().await;
+    let admin = app.create_admin().await;
+    let cookie = session_cookie(&app.sign_in(ADMIN_EMAIL, PASSWORD).await);
+    let (key_hex, stored): (String, Vec<(String, String)>) = app
+        .with_db(move |conn| {
+            let key = latchkey::models::setting::get(conn, latchkey::models::setting::SESSION_KEY)
+                .expect("read the session key")
+                .expect("a session key");
+            let stored = sessions::table
+                .filter(sessions::user_id.eq(admin))
+                .select((sessions::id_hash, sessions::state))
+                .load(conn)
+                .expect("read the sessions");
+            (key, stored)
+        })
+        .await;
+    let key_bytes = latchkey::auth::token::unhex(&key_hex).expect("hex");
+    let key = Key::from(&key_bytes);
+    let mut jar = CookieJar::new();
+    jar.add_original(
+        Cookie::parse_encoded(cookie)
+            .expect("a cookie")
+            .into_owned(),
+    );
+    let id = jar
+        .private(&key)
+        .get(COOKIE_NAME)
+        .expect("the cookie opens with the session key")
+        .value()
+        .to_string();
+
+    assert_eq!(id.len(), 64, "256 random bits, in hex: {id}");
+    assert!(id.chars().all(|c| c.is_ascii_hexdigit()));
+    assert_eq!(stored.len(), 1);
+    let (id_hash, state) = &stored[0];
+    assert_eq!(id_hash, &latchkey::auth::token::sha256_hex(&id));
+    assert!(!state.contains(&id), "the id itself is stored nowhere");
+}
