@@ -8,6 +8,7 @@
 //!   set, deactivation, "sign out everywhere else"), once it has been idle for [`IDLE`] or once it
 //!   is [`ABSOLUTE`] old, whatever the browser keeps. An expired row is treated as absent (and
 //!   deleted) when it is loaded; [`start_sweeper`] deletes the ones nobody presents again.
+//! - One person keeps at most [`MAX_PER_USER`] sessions (the least recently used ends first).
 //! - Activity is written at most once per [`TOUCH_EVERY`] per session, so a page load costs a read
 //!   and not a write: the idle limit is precise to that interval (a session idle for 12 h minus less
 //!   than a minute may still be accepted for that minute).
@@ -46,6 +47,9 @@ pub const TOUCH_EVERY: Duration = Duration::minutes(1);
 pub const SWEEP_EVERY: StdDuration = StdDuration::from_secs(5 * 60);
 pub const SWEEP_BATCH: i64 = 500;
 pub const SWEEP_MAX_BATCHES: usize = 20;
+/// The most sessions one person keeps: signing in once more ends the least recently used one, so
+/// repeated sign-ins cannot grow the table without bound.
+pub const MAX_PER_USER: i64 = 20;
 /// The random bytes of a session id (256 bits).
 const ID_BYTES: usize = 32;
 /// The longest User-Agent kept for the Account page's list.
@@ -206,7 +210,7 @@ impl SessionStore for DbSessionStore {
                 // whatever needs the signed-in user answers "the database is unavailable" (503)
                 // instead of an opaque 500, without signing the person out. Nothing is written
                 // back for this state (see `update`).
-                tracing::warn!(error = %err, "cannot load the session");
+                tracing::warn!(error = ?err, "cannot load the session");
                 Ok(Some(HashMap::from([(
                     STORE_UNAVAILABLE.to_string(),
                     "true".to_string(),
@@ -241,8 +245,11 @@ impl SessionStore for DbSessionStore {
                         ip_address: prepared.ip.as_deref(),
                         user_agent: prepared.user_agent.as_deref(),
                     },
-                )
-                .map_err(AppError::from)
+                )?;
+                if let Some(user_id) = &prepared.user_id {
+                    rows::delete_beyond_most_recent(conn, user_id, MAX_PER_USER)?;
+                }
+                Ok::<_, AppError>(())
             })
             .await
             .map_err(|e| SaveError::Other(e.into()))?;

@@ -120,6 +120,25 @@ pub fn delete_others_for_user(
     .execute(conn)
 }
 
+/// Ends the user's least recently used sessions beyond the `keep` most recent; returns how many.
+pub fn delete_beyond_most_recent(
+    conn: &mut DbConnection,
+    user_id: &str,
+    keep: i64,
+) -> QueryResult<usize> {
+    let older: Vec<String> = sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .order((sessions::last_seen_at.desc(), sessions::id_hash.asc()))
+        .limit(1_000)
+        .offset(keep)
+        .select(sessions::id_hash)
+        .load(conn)?;
+    if older.is_empty() {
+        return Ok(0);
+    }
+    diesel::delete(sessions::table.filter(sessions::id_hash.eq_any(&older))).execute(conn)
+}
+
 /// The user's unexpired sessions, most recently used first (at most `limit`).
 pub fn active_for_user(
     conn: &mut DbConnection,

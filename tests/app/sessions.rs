@@ -518,3 +518,21 @@ async fn the_cookie_carries_a_random_id_and_the_database_only_its_hash() {
     assert_eq!(id_hash, &latchkey::auth::token::sha256_hex(&id));
     assert!(!state.contains(&id), "the id itself is stored nowhere");
 }
+
+#[tokio::test]
+async fn signing_in_again_and_again_keeps_a_bounded_number_of_sessions() {
+    let app = spawn_app().await;
+    let admin = app.create_admin().await;
+    let limit = latchkey::auth::session_store::MAX_PER_USER as usize;
+    let first = new_client();
+    sign_in_with(&app, &first, ADMIN_EMAIL).await;
+    for _ in 0..limit {
+        sign_in_with(&app, &new_client(), ADMIN_EMAIL).await;
+    }
+    assert_eq!(session_count(&app, &admin).await, limit);
+    assert_eq!(
+        get_with(&app, &first, "/").await.status(),
+        303,
+        "the least recently used session ended"
+    );
+}
