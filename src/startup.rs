@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_session::config::{CookieContentSecurity, PersistentSession, TtlExtensionPolicy};
-use actix_session::storage::CookieSessionStore;
 use actix_session::SessionMiddleware;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::Server;
@@ -13,6 +12,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
 use crate::auth::key_verifier::KeyVerifier;
+use crate::auth::session_store::{self, DbSessionStore};
 use crate::auth::token;
 use crate::config::Settings;
 use crate::db::{Db, OpenError};
@@ -27,8 +27,9 @@ use crate::services::setup;
 pub const FORM_LIMIT_BYTES: usize = 128 * 1024;
 /// The largest body any request may declare.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
-/// How long a session lasts without activity.
-pub const SESSION_TTL_HOURS: i64 = 12;
+/// How long a session lasts without activity (enforced by the server: [`session_store::IDLE`]; the
+/// cookie's own lifetime only tells the browser when to forget it).
+pub const SESSION_TTL_HOURS: i64 = session_store::IDLE.num_hours();
 
 /// What every handler can reach.
 pub struct AppState {
@@ -101,6 +102,8 @@ impl Application {
         let secure_cookies = base_url.starts_with("https://");
         let keys = KeyVerifier::new(db.clone());
         keys.start_background(Duration::from_secs(settings.last_used_flush_secs.max(1)));
+        session_store::start_sweeper(db.clone(), &keys);
+        let store = DbSessionStore::new(db.clone());
         let state = web::Data::new(AppState {
             db: db.clone(),
             keys: Arc::clone(&keys),
@@ -108,8 +111,9 @@ impl Application {
         });
 
         let mut server = HttpServer::new(move || {
+            // The cookie carries only the session id, signed and encrypted with the session key.
             let session =
-                SessionMiddleware::builder(CookieSessionStore::default(), session_key.clone())
+                SessionMiddleware::builder(DbSessionStore::clone(&store), session_key.clone())
                     .cookie_name("latchkey_session".into())
                     .cookie_secure(secure_cookies)
                     .cookie_http_only(true)

@@ -6,6 +6,7 @@ pub mod key_verifier;
 pub mod password;
 pub mod principal;
 pub mod session;
+pub mod session_store;
 pub mod token;
 
 pub use principal::{PermissionSet, Principal, PrincipalKind};

@@ -114,6 +114,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sessions (id_hash) {
+        id_hash -> Text,
+        user_id -> Nullable<Text>,
+        state -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+        absolute_expires_at -> Timestamp,
+        ip_address -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(role_permissions -> roles (role_id));
 diesel::joinable!(role_permissions -> permissions (permission_name));
 diesel::joinable!(user_roles -> roles (role_id));
@@ -121,6 +135,7 @@ diesel::joinable!(api_key_roles -> roles (role_id));
 diesel::joinable!(api_key_roles -> api_keys (api_key_id));
 diesel::joinable!(api_keys -> users (created_by));
 diesel::joinable!(user_roles -> users (user_id));
+diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -133,4 +148,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     settings,
     user_tokens,
+    sessions,
 );

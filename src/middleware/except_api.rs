@@ -15,8 +15,15 @@ pub fn is_api(path: &str) -> bool {
     path.starts_with("/api/")
 }
 
+/// Paths that never read the session besides the API's: static files and health checks. With the
+/// session kept on the server, passing them through the session middleware would cost a database
+/// read per stylesheet and script, and make `/readyz` depend on a session lookup.
+fn needs_no_session(path: &str) -> bool {
+    is_api(path) || path.starts_with("/static/") || path == "/healthz" || path == "/readyz"
+}
+
 /// `.wrap(ExceptApi(middleware))`: `middleware` runs for every request whose path is not under
-/// `/api/`; API requests go straight to the inner service.
+/// `/api/` (nor a static file or a health check); those go straight to the inner service.
 pub struct ExceptApi<T>(pub T);
 
 /// The inner service, shared by the wrapped path and the direct one.
@@ -88,7 +95,7 @@ where
     }
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        if is_api(req.path()) {
+        if needs_no_session(req.path()) {
             Box::pin(self.direct.call(req))
         } else {
             Box::pin(self.wrapped.call(req))

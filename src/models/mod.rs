@@ -4,6 +4,7 @@ pub mod api_key;
 pub mod audit;
 pub mod permission;
 pub mod role;
+pub mod session;
 pub mod setting;
 pub mod user;
 pub mod user_token;

@@ -107,12 +107,13 @@ pub fn set_status(conn: &mut DbConnection, id: &str, status: &str) -> QueryResul
     bump_auth_version(conn, id)
 }
 
-/// Invalidates every session of the user: each carries the version it was signed in with.
+/// Ends every session of the user: deletes their rows (so they end on every instance at once) and
+/// bumps the version each session was signed in with (checked on every request as well).
 pub fn bump_auth_version(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
     diesel::update(users::table.find(id))
         .set(users::auth_version.eq(users::auth_version + 1))
-        .execute(conn)
-        .map(|_| ())
+        .execute(conn)?;
+    crate::models::session::delete_for_user(conn, id).map(|_| ())
 }
 
 /// Sets a new password, activates the account (an invitation accepted) and ends every session.

@@ -95,6 +95,7 @@ route_table! {
 
     GET  "/", SignedIn => web::console::overview;
     GET  "/account", SignedIn => web::account::show;
+    POST "/account/sessions/end-others", SignedIn, audit "auth.other-sessions-ended" => web::account::end_other_sessions;
     GET  "/account/password", SignedIn => web::account::password_form;
     POST "/account/password", SignedIn, audit "user.password-changed" => web::account::change_password;
 

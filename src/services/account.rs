@@ -1,11 +1,14 @@
 //! A person's own account: changing their password, and setting one from an invitation or reset link.
 
+use chrono::NaiveDateTime;
+
 use crate::auth::password;
 use crate::auth::token::sha256_hex;
 use crate::auth::Principal;
-use crate::db::Db;
+use crate::db::{now, Db};
 use crate::error::AppError;
 use crate::models::audit::{self, Actor, Target};
+use crate::models::session;
 use crate::models::user::{self, User, STATUS_DEACTIVATED};
 use crate::models::user_token::{self, UserToken};
 use crate::services::{grants, FieldErrors, FormError};
@@ -142,4 +145,167 @@ pub async fn redeem_link(
         })
     })
     .await
+}
+
+/// The most sessions the Account page lists.
+const SESSIONS_LISTED: i64 = 50;
+
+/// One of a person's active sessions, as the Account page lists it.
+#[derive(Debug, Clone)]
+pub struct ActiveSession {
+    pub started: NaiveDateTime,
+    pub last_seen: NaiveDateTime,
+    pub address: String,
+    /// A short readable name ("Firefox 128 on Linux"), at most [`BROWSER_LABEL_MAX_CHARS`].
+    pub browser: String,
+    /// The session this request belongs to.
+    pub current: bool,
+}
+
+/// The signed-in person's unexpired sessions, most recently used first. `current_id_hash` marks
+/// this browser's (see [`crate::auth::session::current_id_hash`]).
+pub async fn active_sessions(
+    db: &Db,
+    principal: &Principal,
+    current_id_hash: Option<String>,
+) -> Result<Vec<ActiveSession>, AppError> {
+    let user_id = principal.user_id().ok_or(AppError::NotFound)?.to_string();
+    let found = db
+        .run(move |conn| {
+            session::active_for_user(conn, &user_id, now(), SESSIONS_LISTED).map_err(AppError::from)
+        })
+        .await?;
+    Ok(found
+        .into_iter()
+        .map(|row| ActiveSession {
+            current: current_id_hash.as_deref() == Some(row.id_hash.as_str()),
+            started: row.created_at,
+            last_seen: row.last_seen_at,
+            address: row.ip_address.unwrap_or_else(|| "unknown".into()),
+            browser: browser_label(row.user_agent.as_deref().unwrap_or_default()),
+        })
+        .collect())
+}
+
+/// "Sign out everywhere else": ends the person's other sessions, on every instance at once, and
+/// records it. Returns how many ended.
+pub async fn end_other_sessions(
+    db: &Db,
+    principal: Principal,
+    current_id_hash: Option<String>,
+) -> Result<usize, AppError> {
+    let user_id = principal.user_id().ok_or(AppError::NotFound)?.to_string();
+    // A signed-in request always has a stored session; without one nothing is kept.
+    let keep = current_id_hash.unwrap_or_default();
+    db.run(move |conn| {
+        crate::db::transaction(conn, |conn| {
+            let ended = session::delete_others_for_user(conn, &user_id, &keep)?;
+            audit::record(
+                conn,
+                audit::NewEvent {
+                    actor: &principal.actor(),
+                    action: "auth.other-sessions-ended",
+                    target: Target {
+                        kind: "user",
+                        id: Some(user_id.clone()),
+                        label: principal.label.clone(),
+                    },
+                    summary: format!(
+                        "{ended} other session{} ended",
+                        if ended == 1 { "" } else { "s" }
+                    ),
+                    ip_address: principal.ip.as_deref(),
+                    outcome: audit::OUTCOME_SUCCESS,
+                },
+            )?;
+            Ok(ended)
+        })
+    })
+    .await
+}
+
+/// The longest browser name the Account page shows.
+pub const BROWSER_LABEL_MAX_CHARS: usize = 48;
+
+/// A short readable name for a `User-Agent`: "Firefox 128 on Linux", "Chrome 131 on macOS",
+/// "curl 8.5"; "Unknown browser" when it says nothing recognisable.
+pub fn browser_label(user_agent: &str) -> String {
+    // Order matters: Edge and Opera also say "Chrome", Chrome also says "Safari".
+    const BROWSERS: &[(&str, &str)] = &[
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chromium/", "Chromium"),
+        ("Chrome/", "Chrome"),
+        ("Version/", "Safari"),
+        ("curl/", "curl"),
+    ];
+    const SYSTEMS: &[(&str, &str)] = &[
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("CrOS", "ChromeOS"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("Macintosh", "macOS"),
+        ("Linux", "Linux"),
+    ];
+    let browser = BROWSERS.iter().find_map(|(marker, name)| {
+        let at = user_agent.find(marker)?;
+        let version: String = user_agent[at + marker.len()..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .take(6)
+            .collect();
+        Some(if version.is_empty() {
+            (*name).to_string()
+        } else {
+            format!("{name} {version}")
+        })
+    });
+    let system = SYSTEMS
+        .iter()
+        .find(|(marker, _)| user_agent.contains(marker))
+        .map(|(_, name)| *name);
+    let label = match (browser, system) {
+        (Some(browser), Some(system)) => format!("{browser} on {system}"),
+        (Some(browser), None) => browser,
+        (None, Some(system)) => format!("A browser on {system}"),
+        (None, None) => "Unknown browser".to_string(),
+    };
+    label.chars().take(BROWSER_LABEL_MAX_CHARS).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::browser_label;
+
+    #[test]
+    fn common_browsers_get_short_names() {
+        assert_eq!(
+            browser_label("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"),
+            "Firefox 128 on Linux"
+        );
+        assert_eq!(
+            browser_label("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"),
+            "Chrome 131 on macOS"
+        );
+        assert_eq!(
+            browser_label("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0"),
+            "Edge 131 on Windows"
+        );
+        assert_eq!(
+            browser_label("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"),
+            "Safari 17 on iOS"
+        );
+        assert_eq!(browser_label("curl/8.5.0"), "curl 8");
+        assert_eq!(browser_label(""), "Unknown browser");
+    }
+
+    #[test]
+    fn a_hostile_user_agent_gives_a_bounded_label() {
+        let hostile = format!("Firefox/{}", "9".repeat(10_000));
+        assert!(browser_label(&hostile).chars().count() <= super::BROWSER_LABEL_MAX_CHARS);
+        assert_eq!(browser_label(&"x".repeat(10_000)), "Unknown browser");
+    }
 }

@@ -63,6 +63,10 @@ async fn succeed(app: &TestApp, method: &str, path: &str) {
             ];
             ok(app.post_form(path, &form).await.status());
         }
+        "/account/sessions/end-others" => {
+            app.signed_in_admin().await;
+            ok(app.post_form(path, &[]).await.status());
+        }
         "/development/keys" => {
             app.signed_in_admin().await;
             app.create_key("Audited", &[]).await;

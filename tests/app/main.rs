@@ -16,6 +16,7 @@ mod propagation;
 mod rank;
 mod roles;
 mod security;
+mod sessions;
 mod setup;
 mod sign_in;
 mod team;

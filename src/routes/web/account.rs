@@ -11,8 +11,8 @@ use crate::auth::Principal;
 use crate::error::AppError;
 use crate::models::{role, user};
 use crate::routes::web::form::FormFields;
-use crate::routes::web::{client_ip, render, see_other};
-use crate::services::account;
+use crate::routes::web::{client_ip, render, see_other, user_agent};
+use crate::services::account::{self, ActiveSession};
 use crate::services::roles::{effective_permissions, EffectivePermission};
 use crate::services::{FieldErrors, FormError};
 use crate::startup::AppState;
@@ -26,9 +26,11 @@ struct AccountPage {
     email: String,
     roles: Vec<String>,
     effective: Vec<EffectivePermission>,
+    sessions: Vec<ActiveSession>,
 }
 
-/// "Why can't I create API keys?": the user's roles and, for each permission, the role granting it.
+/// "Why can't I create API keys?": the user's roles and, for each permission, the role granting it;
+/// and where the person is signed in.
 pub async fn show(
     principal: Principal,
     session: Session,
@@ -44,6 +46,12 @@ pub async fn show(
             Ok::<_, AppError>((roles, effective))
         })
         .await?;
+    let sessions = account::active_sessions(
+        &state.db,
+        &principal,
+        auth_session::current_id_hash(&session),
+    )
+    .await?;
     render(
         AccountPage {
             asset_version: ASSET_VERSION,
@@ -51,9 +59,31 @@ pub async fn show(
             email: principal.label.clone(),
             roles: roles.into_iter().map(|r| r.name).collect(),
             effective,
+            sessions,
         },
         StatusCode::OK,
     )
+}
+
+/// "Sign out everywhere else": ends the person's other sessions; this one stays.
+pub async fn end_other_sessions(
+    principal: Principal,
+    session: Session,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let ended = account::end_other_sessions(
+        &state.db,
+        principal,
+        auth_session::current_id_hash(&session),
+    )
+    .await?;
+    let message = match ended {
+        0 => "You were signed in nowhere else.".to_string(),
+        1 => "Your other session has been signed out.".to_string(),
+        n => format!("Your {n} other sessions have been signed out."),
+    };
+    flash(&session, FlashKind::Success, message)?;
+    Ok(see_other("/account"))
 }
 
 #[derive(Template)]
@@ -84,6 +114,7 @@ pub async fn password_form(
 }
 
 pub async fn change_password(
+    req: HttpRequest,
     principal: Principal,
     session: Session,
     state: web::Data<AppState>,
@@ -99,7 +130,7 @@ pub async fn change_password(
     .await;
     match outcome {
         Ok(updated) => {
-            auth_session::start(&session, &updated)?;
+            auth_session::start(&session, &updated, client_ip(&req), user_agent(&req))?;
             flash(
                 &session,
                 FlashKind::Success,
@@ -176,7 +207,7 @@ pub async fn set_password(
     .await;
     match outcome {
         Ok(member) => {
-            auth_session::start(&session, &member)?;
+            auth_session::start(&session, &member, client_ip(&req), user_agent(&req))?;
             flash(
                 &session,
                 FlashKind::Success,

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::auth::session as auth_session;
 use crate::auth::Principal;
 use crate::error::AppError;
-use crate::routes::web::{client_ip, safe_return_path, see_other};
+use crate::routes::web::{client_ip, safe_return_path, see_other, user_agent};
 use crate::services::sign_in::{self, SignInOutcome};
 use crate::startup::AppState;
 use crate::templates::ASSET_VERSION;
@@ -79,7 +79,7 @@ pub async fn submit(
     let outcome = sign_in::sign_in(&state.db, email.clone(), password, client_ip(&req)).await?;
     let (status, error) = match outcome {
         SignInOutcome::SignedIn(user) => {
-            auth_session::start(&session, &user)?;
+            auth_session::start(&session, &user, client_ip(&req), user_agent(&req))?;
             return Ok(see_other(&next));
         }
         SignInOutcome::InvalidCredentials => (

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::auth::session::{self as auth_session, FlashKind};
 use crate::error::AppError;
-use crate::routes::web::{client_ip, see_other};
+use crate::routes::web::{client_ip, see_other, user_agent};
 use crate::services::setup::{self, AdminInput};
 use crate::services::{FieldErrors, FormError};
 use crate::startup::AppState;
@@ -85,7 +85,7 @@ pub async fn submit(
     };
     match setup::complete(&state.db, form.token.clone(), input, client_ip(&req)).await {
         Ok(admin) => {
-            auth_session::start(&session, &admin)?;
+            auth_session::start(&session, &admin, client_ip(&req), user_agent(&req))?;
             auth_session::flash(
                 &session,
                 FlashKind::Success,
