@@ -9,6 +9,7 @@ mod browser_flows;
 mod catalog;
 mod concurrency;
 mod database;
+mod durability;
 mod forward_auth;
 mod helpers;
 mod keys;
