@@ -631,10 +631,28 @@ async fn a_role_the_editor_cannot_give_stays_on_the_key_when_they_save() {
         "Kept as it is. You cannot give or remove this role: it holds users.delete, which you do \
          not hold."
     ));
-    let saved = app
+    assert!(form.contains(&format!(
+        r#"<input type="hidden" name="role_ids" value="{powerful}">"#
+    )));
+    let taken = app
         .post_form(
             &format!("/development/keys/{key_id}"),
             &[("name", "Mixed renamed"), ("expiry", "keep")],
+        )
+        .await;
+    assert_eq!(
+        taken.status(),
+        403,
+        "leaving the role out asks to take it away, which the member may not"
+    );
+    let saved = app
+        .post_form(
+            &format!("/development/keys/{key_id}"),
+            &[
+                ("name", "Mixed renamed"),
+                ("expiry", "keep"),
+                ("role_ids", &powerful),
+            ],
         )
         .await;
     assert_eq!(saved.status(), 303);

@@ -226,10 +226,31 @@ async fn a_user_cannot_put_into_a_role_a_permission_they_do_not_hold() {
     let existing = app
         .create_role("Mixed", &[ROLES_RETRIEVE, USERS_DELETE])
         .await;
-    let saved = app
+    let edit = body(app.get(&format!("/roles/{existing}")).await).await;
+    assert!(
+        edit.contains(r#"<input type="hidden" name="permissions" value="users.delete">"#),
+        "the form sends the permission the editor cannot take as it is: {edit}"
+    );
+    let taken = app
         .post_form(
             &format!("/roles/{existing}"),
             &[("name", "Mixed renamed"), ("permissions", ROLES_CREATE)],
+        )
+        .await;
+    assert_eq!(
+        taken.status(),
+        403,
+        "leaving out a permission the editor does not hold asks to take it away: refused"
+    );
+    assert!(body(taken).await.contains("users.delete"));
+    let saved = app
+        .post_form(
+            &format!("/roles/{existing}"),
+            &[
+                ("name", "Mixed renamed"),
+                ("permissions", ROLES_CREATE),
+                ("permissions", USERS_DELETE),
+            ],
         )
         .await;
     assert_eq!(saved.status(), 303, "editing what one holds is fine");
