@@ -326,7 +326,7 @@ async fn two_admins_demoting_each_other_leave_one_admin() {
     let (ada, ada_client) = signed_in_admin_user(&app, "ada@example.com").await;
     let (bob, bob_client) = signed_in_admin_user(&app, "bob@example.com").await;
 
-    for round in 0..4 {
+    for round in 0..6 {
         let (ada_demotes_bob, bob_demotes_ada) = tokio::join!(
             console_post(
                 &app,
@@ -369,7 +369,7 @@ async fn two_admins_deactivating_each_other_leave_one_admin() {
     let (ada, mut ada_client) = signed_in_admin_user(&app, "ada@example.com").await;
     let (bob, mut bob_client) = signed_in_admin_user(&app, "bob@example.com").await;
 
-    for round in 0..3 {
+    for round in 0..10 {
         let (ada_deactivates_bob, bob_deactivates_ada) = tokio::join!(
             console_post(
                 &app,
