@@ -278,6 +278,15 @@ impl From<diesel::result::Error> for AppError {
                 "Someone else saved the same thing at the same moment. Reload and try again."
                     .into(),
             ),
+            // The services check that what a change refers to exists; a foreign key that still
+            // fails means it was deleted at the same moment (a role given while being deleted).
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+                _,
+            ) => Self::Conflict(
+                "Something this change refers to was deleted at the same moment. Reload and try again."
+                    .into(),
+            ),
             other => Self::Internal(format!("database error: {other}")),
         }
     }

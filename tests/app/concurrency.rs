@@ -507,3 +507,45 @@ async fn concurrent_invitations_of_one_email_invite_once() {
         .await;
     assert!(invited.is_some());
 }
+
+#[tokio::test]
+async fn granting_a_role_while_it_is_deleted_never_answers_a_server_error() {
+    let app = spawn_app().await;
+    let admin = app.admin_key().await;
+    for round in 0..3 {
+        let role = app.create_role(&format!("Doomed {round}"), &[]).await;
+        let mut keys = Vec::new();
+        for i in 0..CONCURRENT {
+            keys.push(key_id(&app, &app.issue_key(&format!("Key {round}-{i}"), &[]).await).await);
+        }
+        let mut requests: Vec<_> = keys
+            .iter()
+            .map(|key| {
+                app.api(
+                    Method::PUT,
+                    &format!("/api/v1/service-accounts/{key}/roles/{role}"),
+                    &admin,
+                )
+            })
+            .collect();
+        requests.insert(
+            CONCURRENT / 2,
+            app.api(Method::DELETE, &format!("/api/v1/roles/{role}"), &admin),
+        );
+        let statuses = all_at_once(requests).await;
+        assert!(
+            statuses.iter().all(|s| s.is_success()
+                || *s == StatusCode::NOT_FOUND
+                || *s == StatusCode::CONFLICT
+                || *s == 422),
+            "round {round}: a grant racing the role's deletion is done or refused, never a 5xx: \
+             {statuses:?}"
+        );
+        for key in &keys {
+            assert!(
+                app.key_role_ids(key).await.is_empty(),
+                "round {round}: no key keeps a deleted role"
+            );
+        }
+    }
+}
