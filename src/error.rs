@@ -272,6 +272,21 @@ impl From<diesel::result::Error> for AppError {
             {
                 Self::BadRequest("Text may not contain the NUL character.".into())
             }
+            // A unique index caught what a service's own check could not see yet (a concurrent
+            // writer): the services name the field where they can; anything else is a conflict.
+            ref unique if crate::db::is_unique_violation(unique) => Self::Conflict(
+                "Someone else saved the same thing at the same moment. Reload and try again."
+                    .into(),
+            ),
+            // The services check that what a change refers to exists; a foreign key that still
+            // fails means it was deleted at the same moment (a role given while being deleted).
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+                _,
+            ) => Self::Conflict(
+                "Something this change refers to was deleted at the same moment. Reload and try again."
+                    .into(),
+            ),
             other => Self::Internal(format!("database error: {other}")),
         }
     }

@@ -84,6 +84,26 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ApiKey>> {
         .optional()
 }
 
+/// The key, locked for the rest of the caller's transaction so that writers of its roles take turns:
+/// `SELECT … FOR NO KEY UPDATE` on PostgreSQL; on SQLite the transaction already holds the database's
+/// write lock (`BEGIN IMMEDIATE`, see [`crate::db::transaction`]). Call it first, inside the
+/// transaction, before reading what the change depends on.
+pub fn find_for_update(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ApiKey>> {
+    match conn {
+        DbConnection::Postgres(pg) => api_keys::table
+            .find(id)
+            .select(ApiKey::as_select())
+            .for_no_key_update()
+            .first(pg)
+            .optional(),
+        DbConnection::Sqlite(lite) => api_keys::table
+            .find(id)
+            .select(ApiKey::as_select())
+            .first(lite)
+            .optional(),
+    }
+}
+
 pub fn find_by_public_id(conn: &mut DbConnection, public_id: &str) -> QueryResult<Option<ApiKey>> {
     api_keys::table
         .filter(api_keys::public_id.eq(public_id))
@@ -194,6 +214,36 @@ pub fn role_ids(conn: &mut DbConnection, key_id: &str) -> QueryResult<Vec<String
         .filter(api_key_roles::api_key_id.eq(key_id))
         .select(api_key_roles::role_id)
         .load(conn)
+}
+
+/// Gives a key one role unless it holds it already; true when a row was added.
+pub fn add_role(conn: &mut DbConnection, key_id: &str, role_id: &str) -> QueryResult<bool> {
+    let row = (
+        api_key_roles::api_key_id.eq(key_id),
+        api_key_roles::role_id.eq(role_id),
+    );
+    let added = match conn {
+        DbConnection::Postgres(pg) => diesel::insert_into(api_key_roles::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(pg)?,
+        DbConnection::Sqlite(lite) => diesel::insert_into(api_key_roles::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(lite)?,
+    };
+    Ok(added > 0)
+}
+
+/// Takes one role from a key; true when it held it.
+pub fn remove_role(conn: &mut DbConnection, key_id: &str, role_id: &str) -> QueryResult<bool> {
+    let removed = diesel::delete(
+        api_key_roles::table
+            .filter(api_key_roles::api_key_id.eq(key_id))
+            .filter(api_key_roles::role_id.eq(role_id)),
+    )
+    .execute(conn)?;
+    Ok(removed > 0)
 }
 
 /// Replaces the roles a key holds.

@@ -123,6 +123,26 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Role>> {
         .optional()
 }
 
+/// The role, locked for the rest of the caller's transaction so that writers of it take turns:
+/// `SELECT … FOR NO KEY UPDATE` on PostgreSQL (which does not block granting the role: a foreign key
+/// check takes only a key-share lock); on SQLite the transaction already holds the database's write
+/// lock (`BEGIN IMMEDIATE`, see [`crate::db::transaction`]).
+pub fn find_for_update(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Role>> {
+    match conn {
+        DbConnection::Postgres(pg) => roles::table
+            .find(id)
+            .select(Role::as_select())
+            .for_no_key_update()
+            .first(pg)
+            .optional(),
+        DbConnection::Sqlite(lite) => roles::table
+            .find(id)
+            .select(Role::as_select())
+            .first(lite)
+            .optional(),
+    }
+}
+
 pub fn find_by_name(conn: &mut DbConnection, name: &str) -> QueryResult<Option<Role>> {
     roles::table
         .filter(roles::name_key.eq(name_key(name)))

@@ -56,6 +56,25 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<User>> {
         .optional()
 }
 
+/// The user, locked for the rest of the caller's transaction so that writers of their roles and
+/// status take turns: `SELECT … FOR NO KEY UPDATE` on PostgreSQL; on SQLite the transaction already
+/// holds the database's write lock (`BEGIN IMMEDIATE`, see [`crate::db::transaction`]).
+pub fn find_for_update(conn: &mut DbConnection, id: &str) -> QueryResult<Option<User>> {
+    match conn {
+        DbConnection::Postgres(pg) => users::table
+            .find(id)
+            .select(User::as_select())
+            .for_no_key_update()
+            .first(pg)
+            .optional(),
+        DbConnection::Sqlite(lite) => users::table
+            .find(id)
+            .select(User::as_select())
+            .first(lite)
+            .optional(),
+    }
+}
+
 pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<User>> {
     users::table
         .filter(users::email.eq(normalize_email(email)))
@@ -97,6 +116,43 @@ pub fn grant_role(
         ))
         .execute(conn)
         .map(|_| ())
+}
+
+/// Grants one role unless the user holds it already; true when a row was added.
+pub fn add_role(
+    conn: &mut DbConnection,
+    user_id: &str,
+    role_id: &str,
+    granted_by: Option<&str>,
+) -> QueryResult<bool> {
+    let row = (
+        user_roles::user_id.eq(user_id),
+        user_roles::role_id.eq(role_id),
+        user_roles::granted_by.eq(granted_by),
+        user_roles::granted_at.eq(now()),
+    );
+    let added = match conn {
+        DbConnection::Postgres(pg) => diesel::insert_into(user_roles::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(pg)?,
+        DbConnection::Sqlite(lite) => diesel::insert_into(user_roles::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(lite)?,
+    };
+    Ok(added > 0)
+}
+
+/// Takes one role from a user; true when they held it.
+pub fn remove_role(conn: &mut DbConnection, user_id: &str, role_id: &str) -> QueryResult<bool> {
+    let removed = diesel::delete(
+        user_roles::table
+            .filter(user_roles::user_id.eq(user_id))
+            .filter(user_roles::role_id.eq(role_id)),
+    )
+    .execute(conn)?;
+    Ok(removed > 0)
 }
 
 /// Changes a user's status; leaving `active` also ends their sessions (see [`bump_auth_version`]).

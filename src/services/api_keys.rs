@@ -15,7 +15,7 @@ use crate::models::audit::{self, Target};
 use crate::models::role::{self, Role};
 use crate::services::grants;
 use crate::services::roles::{
-    self as role_service, check_grantable_roles, effective_permissions, ungrantable,
+    self as role_service, check_grantable_roles, effective_permissions, require_may_take,
     EffectivePermission, RoleInput, INLINE_ROLE_FIELDS,
 };
 use crate::services::{in_authz_transaction, FieldErrors, FormError};
@@ -247,41 +247,83 @@ pub async fn create_as_system(db: &Db, input: KeyInput) -> Result<CreatedKey, Fo
     create(db, Principal::system(), input).await
 }
 
+/// A change to a key: absent fields stay as they are (the API's PATCH); the edit form gives them all.
+#[derive(Debug, Clone)]
+pub struct KeyChange {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// [`Expiry::Keep`] leaves it as it is.
+    pub expiry: Result<Expiry, String>,
+    /// The whole new set of roles (ids or names).
+    pub role_ids: Option<Vec<String>>,
+    pub new_roles: Vec<RoleInput>,
+}
+
+impl From<KeyInput> for KeyChange {
+    fn from(input: KeyInput) -> Self {
+        Self {
+            name: Some(input.name),
+            description: Some(input.description),
+            expiry: input.expiry,
+            role_ids: Some(input.role_ids),
+            new_roles: input.new_roles,
+        }
+    }
+}
+
+/// Locks the key for the rest of the transaction (writers of one key take turns) and refuses a
+/// revoked one.
+fn lock_open_key(conn: &mut DbConnection, key_id: &str) -> Result<ApiKey, AppError> {
+    let existing = api_key::find_for_update(conn, key_id)?.ok_or(AppError::NotFound)?;
+    if existing.revoked_at.is_some() {
+        return Err(AppError::Conflict(
+            "This key is revoked; it can no longer be changed.".into(),
+        ));
+    }
+    Ok(existing)
+}
+
+/// Changes a key. Its row is locked first and the current details and roles are read after, in the
+/// same transaction, so a concurrent grant or edit is never overwritten with what was read before it.
 pub async fn update(
     db: &Db,
     principal: Principal,
     key_id: String,
-    input: KeyInput,
+    change: impl Into<KeyChange>,
 ) -> Result<ApiKey, FormError> {
+    let change = change.into();
     principal.require(SERVICE_ACCOUNTS_UPDATE)?;
-    if !input.new_roles.is_empty() {
+    if !change.new_roles.is_empty() {
         principal.require(crate::auth::catalog::ROLES_CREATE)?;
     }
     in_authz_transaction(db, move |conn| {
+        let existing = lock_open_key(conn, &key_id)?;
         grants::require_can_change_key(conn, &principal, &key_id)?;
-        let existing = api_key::find(conn, &key_id)?.ok_or(AppError::NotFound)?;
-        if existing.revoked_at.is_some() {
-            return Err(AppError::Conflict(
-                "This key is revoked; it can no longer be changed.".into(),
-            )
-            .into());
-        }
+        let held_before = api_key::role_ids(conn, &key_id)?;
+        let input = KeyInput {
+            name: change.name.unwrap_or_else(|| existing.name.clone()),
+            description: change
+                .description
+                .unwrap_or_else(|| existing.description.clone()),
+            expiry: change.expiry,
+            role_ids: change.role_ids.unwrap_or_else(|| held_before.clone()),
+            new_roles: change.new_roles,
+        };
         let mut errors = FieldErrors::default();
         let expires_at = check_details(&input, existing.expires_at, &mut errors);
         if expires_at != existing.expires_at {
             check_expiry_within_caller(conn, &principal, expires_at, &mut errors)?;
         }
-        let held_before = api_key::role_ids(conn, &key_id)?;
         let mut roles =
             check_grantable_roles(conn, &principal, &input.role_ids, &held_before, &mut errors)?;
-        // Roles the editor could not give are shown disabled, so they are not submitted: keep them.
-        let kept_ids: Vec<String> = ungrantable(conn, &principal, &held_before)?;
-        let kept = role::find_many(conn, &kept_ids)?;
-        for role_kept in kept {
-            if !roles.iter().any(|r| r.id == role_kept.id) {
-                roles.push(role_kept);
-            }
-        }
+        // Roles the editor could not give may stay (the form sends them as they are), but leaving
+        // one out asks to take it away: refused unless the editor could give it.
+        let taken: Vec<String> = held_before
+            .iter()
+            .filter(|id| !roles.iter().any(|r| &r.id == *id))
+            .cloned()
+            .collect();
+        require_may_take(conn, &principal, &taken)?;
         create_inline_roles(conn, &principal, &input, &mut roles, &mut errors)?;
         if !errors.is_empty() {
             return Err(FormError::Invalid(errors));
@@ -311,15 +353,104 @@ pub async fn update(
     .await
 }
 
+/// Gives a key one role (by id or name): one row added unless the key holds it already, in one
+/// transaction with the no-escalation check and the audit event. Concurrent grants never lose each
+/// other, as a read-modify-write of the whole set would.
+pub async fn grant_role(
+    db: &Db,
+    principal: Principal,
+    key_id: String,
+    role_ref: String,
+) -> Result<ApiKey, AppError> {
+    principal.require(SERVICE_ACCOUNTS_UPDATE)?;
+    in_authz_transaction(db, move |conn| {
+        let existing = lock_open_key(conn, &key_id)?;
+        grants::require_can_change_key(conn, &principal, &key_id)?;
+        let held = api_key::role_ids(conn, &key_id)?;
+        let mut errors = FieldErrors::default();
+        let found = check_grantable_roles(
+            conn,
+            &principal,
+            std::slice::from_ref(&role_ref),
+            &held,
+            &mut errors,
+        )?;
+        errors.into_result()?;
+        let granted = found.into_iter().next().ok_or_else(|| {
+            AppError::validation("role_ids", "Name the role to give, by id or name.")
+        })?;
+        let added = api_key::add_role(conn, &key_id, &granted.id)?;
+        record_role_change(conn, &principal, &existing, &granted, added, "added")?;
+        Ok(existing)
+    })
+    .await
+}
+
+/// Takes one role from a key: one row deleted, in one transaction with the check that the caller
+/// could give that role (taking it away is as strong as giving it) and the audit event.
+pub async fn revoke_role(
+    db: &Db,
+    principal: Principal,
+    key_id: String,
+    role_id: String,
+) -> Result<ApiKey, AppError> {
+    principal.require(SERVICE_ACCOUNTS_UPDATE)?;
+    in_authz_transaction(db, move |conn| {
+        let existing = lock_open_key(conn, &key_id)?;
+        grants::require_can_change_key(conn, &principal, &key_id)?;
+        let held = api_key::role_ids(conn, &key_id)?;
+        if !held.contains(&role_id) {
+            return Err(AppError::NotFound);
+        }
+        require_may_take(conn, &principal, std::slice::from_ref(&role_id))?;
+        let taken = role::find(conn, &role_id)?.ok_or(AppError::NotFound)?;
+        let removed = api_key::remove_role(conn, &key_id, &role_id)?;
+        record_role_change(conn, &principal, &existing, &taken, removed, "removed")?;
+        Ok(existing)
+    })
+    .await
+}
+
+fn record_role_change(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    key: &ApiKey,
+    changed: &Role,
+    did_change: bool,
+    verb: &str,
+) -> Result<(), AppError> {
+    let summary = if did_change {
+        format!("roles {verb}: {}", changed.name)
+    } else {
+        format!("role {} already held; no change", changed.name)
+    };
+    audit::record(
+        conn,
+        audit::NewEvent {
+            actor: &principal.actor(),
+            action: "service-account.updated",
+            target: Target {
+                kind: "service-account",
+                id: Some(key.id.clone()),
+                label: key.name.clone(),
+            },
+            summary,
+            ip_address: principal.ip.as_deref(),
+            outcome: audit::OUTCOME_SUCCESS,
+        },
+    )?;
+    Ok(())
+}
+
 /// Revokes a key for good: it stays listed, and never authenticates again.
 pub async fn revoke(db: &Db, principal: Principal, key_id: String) -> Result<ApiKey, AppError> {
     principal.require(SERVICE_ACCOUNTS_DELETE)?;
     in_authz_transaction(db, move |conn| {
-        grants::require_can_change_key(conn, &principal, &key_id)?;
-        let existing = api_key::find(conn, &key_id)?.ok_or(AppError::NotFound)?;
+        let existing = api_key::find_for_update(conn, &key_id)?.ok_or(AppError::NotFound)?;
         if existing.revoked_at.is_some() {
             return Err(AppError::Conflict("This key is already revoked.".into()));
         }
+        grants::require_can_change_key(conn, &principal, &key_id)?;
         api_key::revoke(conn, &key_id)?;
         audit::record(
             conn,

@@ -82,7 +82,15 @@ pub async fn create(
             if !errors.is_empty() {
                 return Err(FormError::Invalid(errors));
             }
-            permission::insert_custom(conn, &name, description.trim())?;
+            // Created at the same moment by someone else: the unique index decides, and the error
+            // ends the transaction (on PostgreSQL a failed statement aborts it).
+            permission::insert_custom(conn, &name, description.trim()).map_err(|e| {
+                if crate::db::is_unique_violation(&e) {
+                    AppError::validation("name", format!("The permission {name} already exists."))
+                } else {
+                    e.into()
+                }
+            })?;
             record(conn, &principal, "permission.created", &name, description.trim().to_string())?;
             Ok(permission::find(conn, &name)?.ok_or(AppError::NotFound)?)
     })

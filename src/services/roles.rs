@@ -144,6 +144,23 @@ fn join(names: &[&String]) -> String {
         .join(", ")
 }
 
+/// A role name taken by a concurrent writer (the unique index caught what the check above could not
+/// see yet) is a message beside the name field, never a 500. The error ends the transaction: on
+/// PostgreSQL a failed statement aborts it, so nothing more may run in it.
+fn name_taken(err: diesel::result::Error, fields: RoleFields, name: &str) -> AppError {
+    if crate::db::is_unique_violation(&err) {
+        AppError::validation(
+            fields.name,
+            format!(
+                "A role named “{}” already exists. Choose another name.",
+                name.trim()
+            ),
+        )
+    } else {
+        err.into()
+    }
+}
+
 /// Creates a role inside the caller's transaction (the role form, or a key created with an inline role).
 /// Field errors are added to `errors`; the role is only written when there are none.
 pub fn create_in(
@@ -159,7 +176,8 @@ pub fn create_in(
         return Ok(None);
     }
     let id = new_id();
-    role::insert(conn, &id, &input.name, &input.description, &permissions)?;
+    role::insert(conn, &id, &input.name, &input.description, &permissions)
+        .map_err(|e| name_taken(e, fields, &input.name))?;
     audit::record(
         conn,
         audit::NewEvent {
@@ -198,15 +216,38 @@ pub async fn create(
     .await
 }
 
+/// A change to a role: absent fields stay as they are (the API's PATCH); the role form gives them all.
+#[derive(Debug, Clone, Default)]
+pub struct RoleChange {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// The whole new set of permissions.
+    pub permissions: Option<Vec<String>>,
+}
+
+impl From<RoleInput> for RoleChange {
+    fn from(input: RoleInput) -> Self {
+        Self {
+            name: Some(input.name),
+            description: Some(input.description),
+            permissions: Some(input.permissions),
+        }
+    }
+}
+
+/// Changes a role. The role's row is locked first and everything the change depends on is read
+/// after, in the same transaction, so concurrent edits of one role take turns instead of writing back
+/// what they read before another edit committed.
 pub async fn update(
     db: &Db,
     principal: Principal,
     role_id: String,
-    input: RoleInput,
+    change: impl Into<RoleChange>,
 ) -> Result<Role, FormError> {
     principal.require(ROLES_UPDATE)?;
+    let change = change.into();
     in_authz_transaction(db, move |conn| {
-        let existing = role::find(conn, &role_id)?.ok_or(AppError::NotFound)?;
+        let existing = role::find_for_update(conn, &role_id)?.ok_or(AppError::NotFound)?;
         if existing.is_builtin {
             return Err(AppError::Conflict(
                 "The built-in Admin role always holds every permission; it cannot be changed."
@@ -216,12 +257,26 @@ pub async fn update(
         }
         grants::require_can_change_role(conn, &principal, &role_id)?;
         let before = role::permissions_of(conn, &role_id)?;
-        // Permissions the editor does not hold stay as they are: the form shows them disabled.
+        let input = RoleInput {
+            name: change.name.unwrap_or_else(|| existing.name.clone()),
+            description: change
+                .description
+                .unwrap_or_else(|| existing.description.clone()),
+            permissions: change.permissions.unwrap_or_else(|| before.clone()),
+        };
+        // Permissions the editor does not hold may stay (the form sends them as they are), but
+        // leaving one out asks to take it away, which only someone holding it may do.
         let kept: Vec<String> = before
             .iter()
             .filter(|p| !principal.can(p))
             .cloned()
             .collect();
+        if let Some(taken) = kept
+            .iter()
+            .find(|p| !input.permissions.iter().any(|q| q.trim() == p.as_str()))
+        {
+            return Err(AppError::forbidden(taken).into());
+        }
         let mut errors = FieldErrors::default();
         let mut permissions = check_input(
             conn,
@@ -244,7 +299,8 @@ pub async fn update(
             &input.name,
             &input.description,
             &permissions,
-        )?;
+        )
+        .map_err(|e| name_taken(e, ROLE_FORM_FIELDS, &input.name))?;
         audit::record(
             conn,
             audit::NewEvent {
@@ -269,7 +325,7 @@ pub async fn update(
 pub async fn delete(db: &Db, principal: Principal, role_id: String) -> Result<Role, AppError> {
     principal.require(ROLES_DELETE)?;
     in_authz_transaction(db, move |conn| {
-        let existing = role::find(conn, &role_id)?.ok_or(AppError::NotFound)?;
+        let existing = role::find_for_update(conn, &role_id)?.ok_or(AppError::NotFound)?;
         if existing.is_builtin {
             return Err(AppError::Conflict(
                 "The built-in Admin role cannot be deleted.".into(),
@@ -469,25 +525,32 @@ pub fn check_grantable_roles(
     Ok(found)
 }
 
-/// The ids among `role_ids` that `principal` could not give.
-pub fn ungrantable(
+/// Refuses (403, naming a permission the principal lacks) to take away any of these roles unless
+/// the principal could give it: removing a role is as strong as granting it.
+pub fn require_may_take(
     conn: &mut DbConnection,
     principal: &Principal,
     role_ids: &[String],
-) -> Result<Vec<String>, AppError> {
-    let held = role::find_many(conn, role_ids)?;
+) -> Result<(), AppError> {
+    let roles = role::find_many(conn, role_ids)?;
     let permissions = role::permissions_by_role(conn, role_ids)?;
-    Ok(held
-        .iter()
-        .filter(|r| {
-            !can_grant(
-                &principal.permissions,
-                r,
-                permissions.get(&r.id).map(Vec::as_slice).unwrap_or(&[]),
-            )
-        })
-        .map(|r| r.id.clone())
-        .collect())
+    for taken in &roles {
+        let perms = permissions.get(&taken.id).map(Vec::as_slice).unwrap_or(&[]);
+        if can_grant(&principal.permissions, taken, perms) {
+            continue;
+        }
+        let missing = if taken.grants_all {
+            permission::names(conn)?
+                .into_iter()
+                .find(|p| !principal.can(p))
+        } else {
+            perms.iter().find(|p| !principal.can(p)).cloned()
+        };
+        return Err(AppError::forbidden(
+            missing.as_deref().unwrap_or("every permission (Admin)"),
+        ));
+    }
+    Ok(())
 }
 
 /// One permission held through roles, and the roles that give it.

@@ -14,7 +14,7 @@ use crate::models::audit::{self, Target};
 use crate::models::role::{self, Role};
 use crate::models::user::{self, NewUser, User, STATUS_ACTIVE, STATUS_DEACTIVATED, STATUS_INVITED};
 use crate::models::{api_key, user_token};
-use crate::services::roles::{check_grantable_roles, ungrantable};
+use crate::services::roles::{check_grantable_roles, require_may_take};
 use crate::services::{grants, in_authz_transaction, FieldErrors, FormError};
 
 pub const INVITE_DAYS: i64 = 7;
@@ -114,7 +114,16 @@ pub async fn invite(
                     created_at: at,
                     updated_at: at,
                 },
-            )?;
+            )
+            .map_err(|e| {
+                // Invited at the same moment by someone else: the unique index decides, and the
+                // error ends the transaction (on PostgreSQL a failed statement aborts it).
+                if crate::db::is_unique_violation(&e) {
+                    AppError::validation("email", "Someone with this email is already on the team.")
+                } else {
+                    e.into()
+                }
+            })?;
             let role_ids: Vec<String> = roles.iter().map(|r| r.id.clone()).collect();
             user::set_roles(conn, &id, &role_ids, principal.user_id())?;
             let token = random_hex(32);
@@ -155,9 +164,27 @@ fn is_last_admin(conn: &mut DbConnection, target: &User) -> Result<bool, AppErro
     Ok(user::count_active_holders(conn, ADMIN_ROLE_ID)? <= 1)
 }
 
+/// Serialises every change that could leave no active administrator (taking the Admin role from
+/// someone, deactivating someone): each locks the Admin role's row first, so two administrators
+/// demoting or deactivating each other at the same moment take turns, and the second sees the first's
+/// change when it counts the remaining administrators. On SQLite the transaction already holds the
+/// write lock. Always taken before the user's own row, so the lock order is the same everywhere.
+fn lock_admins(conn: &mut DbConnection) -> Result<(), AppError> {
+    role::find_for_update(conn, ADMIN_ROLE_ID)?;
+    Ok(())
+}
+
+/// Locks the person's row for the rest of the transaction (writers of one person take turns).
+fn lock_user(conn: &mut DbConnection, user_id: &str) -> Result<User, AppError> {
+    user::find_for_update(conn, user_id)?.ok_or(AppError::NotFound)
+}
+
 const LAST_ADMIN: &str = "is the last active administrator. Give the Admin role to someone else first, so that someone can always manage Latchkey.";
 
-/// Grants and revokes a user's roles. Roles the granter could not give are kept as they are.
+/// Replaces a user's roles with `requested` (the console's Save). The Admin role's row and the
+/// person's row are locked first and their roles read after, in the same transaction. Roles the
+/// granter could not give may stay (the form sends them as they are); leaving one out asks to take
+/// it away, which is refused (403).
 pub async fn set_roles(
     db: &Db,
     principal: Principal,
@@ -167,19 +194,18 @@ pub async fn set_roles(
     principal.require(USERS_UPDATE)?;
     db.run(move |conn| {
         crate::db::transaction(conn, |conn| {
-            let target = user::find(conn, &user_id)?.ok_or(AppError::NotFound)?;
+            lock_admins(conn)?;
+            let target = lock_user(conn, &user_id)?;
             let before = user::role_ids(conn, &user_id)?;
             let mut errors = FieldErrors::default();
-            let mut roles =
-                check_grantable_roles(conn, &principal, &requested, &before, &mut errors)?;
-            let kept_ids = ungrantable(conn, &principal, &before)?;
-            let kept = role::find_many(conn, &kept_ids)?;
-            for role_kept in kept {
-                if !roles.iter().any(|r| r.id == role_kept.id) {
-                    roles.push(role_kept);
-                }
-            }
+            let roles = check_grantable_roles(conn, &principal, &requested, &before, &mut errors)?;
             let after: Vec<String> = roles.iter().map(|r| r.id.clone()).collect();
+            let taken: Vec<String> = before
+                .iter()
+                .filter(|id| !after.contains(id))
+                .cloned()
+                .collect();
+            require_may_take(conn, &principal, &taken)?;
             if before.iter().any(|r| r == ADMIN_ROLE_ID)
                 && !after.iter().any(|r| r == ADMIN_ROLE_ID)
                 && is_last_admin(conn, &target)?
@@ -250,6 +276,81 @@ fn require_can_revoke_keys_created_by(
     Ok(())
 }
 
+/// Grants one role (by id or name): one row added unless the person holds it already, in one
+/// transaction with the no-escalation check and the audit event.
+pub async fn grant_role(
+    db: &Db,
+    principal: Principal,
+    user_id: String,
+    role_ref: String,
+) -> Result<User, AppError> {
+    principal.require(USERS_UPDATE)?;
+    db.run(move |conn| {
+        crate::db::transaction(conn, |conn| {
+            let target = lock_user(conn, &user_id)?;
+            let held = user::role_ids(conn, &user_id)?;
+            let mut errors = FieldErrors::default();
+            let found = check_grantable_roles(
+                conn,
+                &principal,
+                std::slice::from_ref(&role_ref),
+                &held,
+                &mut errors,
+            )?;
+            errors.into_result()?;
+            let granted = found.into_iter().next().ok_or_else(|| {
+                AppError::validation("role_ids", "Name the role to give, by id or name.")
+            })?;
+            let summary = if user::add_role(conn, &user_id, &granted.id, principal.user_id())? {
+                format!("granted: {}", granted.name)
+            } else {
+                format!("{} already held; no change", granted.name)
+            };
+            record(conn, &principal, "user.roles-granted", &target, summary)?;
+            Ok(target)
+        })
+    })
+    .await
+}
+
+/// Takes one role from a person: one row deleted, in one transaction with the check that the caller
+/// could give that role, the last-administrator rule (under the Admin lock) and the audit event.
+pub async fn revoke_role(
+    db: &Db,
+    principal: Principal,
+    user_id: String,
+    role_id: String,
+) -> Result<User, AppError> {
+    principal.require(USERS_UPDATE)?;
+    db.run(move |conn| {
+        crate::db::transaction(conn, |conn| {
+            lock_admins(conn)?;
+            let target = lock_user(conn, &user_id)?;
+            if !user::role_ids(conn, &user_id)?.contains(&role_id) {
+                return Err(AppError::NotFound);
+            }
+            require_may_take(conn, &principal, std::slice::from_ref(&role_id))?;
+            if role_id == ADMIN_ROLE_ID && is_last_admin(conn, &target)? {
+                return Err(AppError::validation(
+                    "role_ids",
+                    format!("{} {LAST_ADMIN}", target.email),
+                ));
+            }
+            let taken = role::find(conn, &role_id)?.ok_or(AppError::NotFound)?;
+            user::remove_role(conn, &user_id, &role_id)?;
+            record(
+                conn,
+                &principal,
+                "user.roles-revoked",
+                &target,
+                format!("revoked: {}", taken.name),
+            )?;
+            Ok(target)
+        })
+    })
+    .await
+}
+
 /// Deactivates a person: signed out at their next request, unable to sign in. Their keys keep working
 /// (keys belong to the organisation) unless `revoke_keys` asks to revoke the ones they created.
 pub async fn deactivate(
@@ -263,7 +364,8 @@ pub async fn deactivate(
         principal.require(SERVICE_ACCOUNTS_DELETE)?;
     }
     in_authz_transaction(db, move |conn| {
-        let target = user::find(conn, &user_id)?.ok_or(AppError::NotFound)?;
+        lock_admins(conn)?;
+        let target = lock_user(conn, &user_id)?;
         if principal.user_id() == Some(target.id.as_str()) {
             return Err(AppError::Conflict(
                 "You cannot deactivate your own account. Ask another administrator.".into(),

@@ -872,3 +872,85 @@ async fn forward_auth_answers_204_401_or_403() {
         .unwrap();
     assert_eq!(none.status(), 401);
 }
+
+#[tokio::test]
+async fn taking_away_what_the_caller_could_not_give_is_refused_naming_the_permission() {
+    let app = spawn_app().await;
+    let manager_role = app
+        .create_role(
+            "Manager",
+            &[
+                SERVICE_ACCOUNTS_RETRIEVE,
+                SERVICE_ACCOUNTS_UPDATE,
+                USERS_RETRIEVE,
+                USERS_UPDATE,
+                ROLES_RETRIEVE,
+                ROLES_UPDATE,
+            ],
+        )
+        .await;
+    let manager = app.issue_key("Manager", &[&manager_role]).await;
+    let powerful = app.create_role("Powerful", &[USERS_DELETE]).await;
+    let target_key = id_of(&app, &app.issue_key("Target", &[&powerful]).await).await;
+    let member = app.create_member("m@example.com", &[]).await;
+    let grant = (member.clone(), powerful.clone());
+    app.with_db(move |conn| {
+        latchkey::models::user::grant_role(conn, &grant.0, &grant.1, None).unwrap()
+    })
+    .await;
+    let mixed = app
+        .create_role("Mixed", &[ROLES_RETRIEVE, USERS_DELETE])
+        .await;
+
+    let attempts = [
+        app.api(
+            Method::DELETE,
+            &format!("/api/v1/service-accounts/{target_key}/roles/{powerful}"),
+            &manager,
+        ),
+        app.api(
+            Method::PATCH,
+            &format!("/api/v1/service-accounts/{target_key}"),
+            &manager,
+        )
+        .json(&json!({"roles": []})),
+        app.api(
+            Method::DELETE,
+            &format!("/api/v1/users/{member}/roles/{powerful}"),
+            &manager,
+        ),
+        app.api(Method::PATCH, &format!("/api/v1/roles/{mixed}"), &manager)
+            .json(&json!({"permissions": [ROLES_RETRIEVE]})),
+    ];
+    for attempt in attempts {
+        let refused = attempt.send().await.unwrap();
+        let url = refused.url().to_string();
+        assert_eq!(
+            refused.status(),
+            403,
+            "{url} is refused, not a silent no-op"
+        );
+        let error = json_of(refused).await;
+        assert_eq!(error["error"]["code"], "INSUFFICIENT_PERMISSIONS");
+        assert!(
+            error["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("users.delete"),
+            "{url}: the answer names the missing permission: {error}"
+        );
+    }
+    assert_eq!(app.key_role_ids(&target_key).await, vec![powerful.clone()]);
+    assert!(app.user_role_ids(&member).await.contains(&powerful));
+    assert_eq!(
+        app.role_permissions(&mixed).await,
+        vec![ROLES_RETRIEVE, USERS_DELETE]
+    );
+    assert!(
+        !app.audit_events()
+            .await
+            .iter()
+            .any(|(action, outcome, _)| action != "access.denied" && outcome == "success"),
+        "nothing is recorded as done"
+    );
+}

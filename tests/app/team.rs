@@ -176,12 +176,28 @@ async fn a_superior_cannot_take_away_a_role_they_could_not_grant() {
         ),
         "the person's page says the role stays, and why: {page}"
     );
-    let saved = app.post_form(&format!("/team/{senior}/roles"), &[]).await;
+    assert!(
+        page.contains(&format!(
+            r#"<input type="hidden" name="role_ids" value="{powerful}">"#
+        )),
+        "the form sends the role the boss cannot take as it is"
+    );
+    let saved = app
+        .post_form(&format!("/team/{senior}/roles"), &[("role_ids", &powerful)])
+        .await;
     assert_eq!(saved.status(), 303);
     assert!(
         app.user_role_ids(&senior).await.contains(&powerful),
         "the role the boss cannot grant stays"
     );
+    let taken = app.post_form(&format!("/team/{senior}/roles"), &[]).await;
+    assert_eq!(
+        taken.status(),
+        403,
+        "leaving the role out asks to take it away, which the boss may not: refused, not a no-op"
+    );
+    assert!(body(taken).await.contains("audit-log.retrieve"));
+    assert!(app.user_role_ids(&senior).await.contains(&powerful));
     let deactivate = app
         .post_form(&format!("/team/{senior}/deactivate"), &[])
         .await;

@@ -13,7 +13,7 @@ use crate::auth::Principal;
 use crate::db::now;
 use crate::error::AppError;
 use crate::models::api_key::{self, ApiKey};
-use crate::services::api_keys::{self as key_service, Expiry, KeyDetail, KeyInput};
+use crate::services::api_keys::{self as key_service, Expiry, KeyChange, KeyDetail, KeyInput};
 use crate::services::roles::RoleInput;
 use crate::startup::AppState;
 
@@ -263,31 +263,6 @@ pub struct KeyPatch {
     pub roles: Option<Vec<String>>,
 }
 
-/// Applies a change through the same service as the console's Edit form.
-async fn apply(
-    principal: Principal,
-    state: &AppState,
-    id: String,
-    change: impl FnOnce(&KeyOut) -> Result<KeyInput, AppError>,
-) -> Result<KeyOut, AppError> {
-    let current = load(state, id.clone()).await?;
-    let input = change(&current)?;
-    key_service::update(&state.db, principal, id.clone(), input)
-        .await
-        .map_err(|e| e.into_app_error())?;
-    load(state, id).await
-}
-
-fn unchanged(current: &KeyOut) -> KeyInput {
-    KeyInput {
-        name: current.name.clone(),
-        description: current.description.clone(),
-        expiry: Ok(Expiry::Keep),
-        role_ids: current.roles.iter().map(|r| r.id.clone()).collect(),
-        new_roles: Vec::new(),
-    }
-}
-
 /// Change an API key
 ///
 /// Needs every permission of each role the key holds: you change only what you could have given.
@@ -312,27 +287,23 @@ pub async fn update(
     body: ApiJson<KeyPatch>,
 ) -> Result<HttpResponse, AppError> {
     let patch = body.into_inner();
-    let saved = apply(principal, &state, path.into_inner(), move |current| {
-        let mut input = unchanged(current);
-        if let Some(name) = patch.name {
-            input.name = name;
-        }
-        if let Some(description) = patch.description {
-            input.description = description;
-        }
-        if let Some(expires_at) = patch.expires_at {
-            input.expiry = Ok(match expires_at {
-                None => Expiry::Never,
-                Some(text) => Expiry::At(parse_time("expires_at", &text)?),
-            });
-        }
-        if let Some(roles) = patch.roles {
-            input.role_ids = roles;
-        }
-        Ok(input)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(saved))
+    let expiry = match patch.expires_at {
+        None => Expiry::Keep,
+        Some(None) => Expiry::Never,
+        Some(Some(text)) => Expiry::At(parse_time("expires_at", &text)?),
+    };
+    let change = KeyChange {
+        name: patch.name,
+        description: patch.description,
+        expiry: Ok(expiry),
+        role_ids: patch.roles,
+        new_roles: Vec::new(),
+    };
+    let id = path.into_inner();
+    key_service::update(&state.db, principal, id.clone(), change)
+        .await
+        .map_err(|e| e.into_app_error())?;
+    Ok(HttpResponse::Ok().json(load(&state, id).await?))
 }
 
 /// Revoke an API key
@@ -385,13 +356,8 @@ pub async fn add_role(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, role_id) = path.into_inner();
-    let saved = apply(principal, &state, id, move |current| {
-        let mut input = unchanged(current);
-        input.role_ids.push(role_id);
-        Ok(input)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(saved))
+    key_service::grant_role(&state.db, principal, id.clone(), role_id).await?;
+    Ok(HttpResponse::Ok().json(load(&state, id).await?))
 }
 
 /// Take a role from an API key
@@ -419,16 +385,8 @@ pub async fn remove_role(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, role_id) = path.into_inner();
-    let saved = apply(principal, &state, id, move |current| {
-        if !current.roles.iter().any(|r| r.id == role_id) {
-            return Err(AppError::NotFound);
-        }
-        let mut input = unchanged(current);
-        input.role_ids.retain(|r| *r != role_id);
-        Ok(input)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(saved))
+    key_service::revoke_role(&state.db, principal, id.clone(), role_id).await?;
+    Ok(HttpResponse::Ok().json(load(&state, id).await?))
 }
 
 /// The calling key.

@@ -9,7 +9,7 @@ use super::{created, rfc3339, ApiJson, ListResponse, PageQuery};
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::models::role::{self, Role};
-use crate::services::roles::{self as role_service, RoleInput, ROLE_FORM_FIELDS};
+use crate::services::roles::{self as role_service, RoleChange, RoleInput, ROLE_FORM_FIELDS};
 use crate::startup::AppState;
 
 /// A named set of permissions.
@@ -160,7 +160,8 @@ pub async fn show(
 pub struct RolePatch {
     pub name: Option<String>,
     pub description: Option<String>,
-    /// Replaces the role's permissions. Permissions the caller does not hold stay as they are.
+    /// Replaces the role's permissions. Leaving out one the caller does not hold (taking it away)
+    /// is refused with 403.
     pub permissions: Option<Vec<String>>,
 }
 
@@ -188,14 +189,13 @@ pub async fn update(
     body: ApiJson<RolePatch>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let current = load(&state, id.clone()).await?;
     let patch = body.into_inner();
-    let input = RoleInput {
-        name: patch.name.unwrap_or(current.name),
-        description: patch.description.unwrap_or(current.description),
-        permissions: patch.permissions.unwrap_or(current.permissions),
+    let change = RoleChange {
+        name: patch.name,
+        description: patch.description,
+        permissions: patch.permissions,
     };
-    role_service::update(&state.db, principal, id.clone(), input)
+    role_service::update(&state.db, principal, id.clone(), change)
         .await
         .map_err(|e| e.into_app_error())?;
     Ok(HttpResponse::Ok().json(load(&state, id).await?))

@@ -113,16 +113,7 @@ pub async fn grant_role(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, role_id) = path.into_inner();
-    let mut roles: Vec<String> = load(&state, id.clone())
-        .await?
-        .roles
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
-    roles.push(role_id);
-    team::set_roles(&state.db, principal, id.clone(), roles)
-        .await
-        .map_err(|e| e.into_app_error())?;
+    team::grant_role(&state.db, principal, id.clone(), role_id).await?;
     Ok(HttpResponse::Ok().json(load(&state, id).await?))
 }
 
@@ -149,18 +140,6 @@ pub async fn revoke_role(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, role_id) = path.into_inner();
-    let current = load(&state, id.clone()).await?;
-    if !current.roles.iter().any(|r| r.id == role_id) {
-        return Err(AppError::NotFound);
-    }
-    let roles: Vec<String> = current
-        .roles
-        .into_iter()
-        .map(|r| r.id)
-        .filter(|r| *r != role_id)
-        .collect();
-    team::set_roles(&state.db, principal, id.clone(), roles)
-        .await
-        .map_err(|e| e.into_app_error())?;
+    team::revoke_role(&state.db, principal, id.clone(), role_id).await?;
     Ok(HttpResponse::Ok().json(load(&state, id).await?))
 }

@@ -1,0 +1,551 @@
+//! Acknowledged writes stay written when many arrive at once: grants and revocations never lose
+//! each other, two administrators cannot remove each other and leave nobody, and concurrent creates
+//! of one name answer 2xx once and 409/422 otherwise, never 5xx. Every test runs on both databases.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use latchkey::auth::catalog::ADMIN_ROLE_ID;
+use latchkey::models::user;
+
+use crate::helpers::*;
+
+/// How many requests each test sends at the same moment.
+const CONCURRENT: usize = 16;
+
+/// Sends every request at once (one task each) and returns the statuses, in order.
+async fn all_at_once(requests: Vec<reqwest::RequestBuilder>) -> Vec<StatusCode> {
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .map(|request| tokio::spawn(async move { request.send().await.expect("a response") }))
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.expect("join").status());
+    }
+    statuses
+}
+
+/// `CONCURRENT` roles without permissions (so anyone may give them), created directly.
+async fn many_roles(app: &TestApp, prefix: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in 0..CONCURRENT {
+        ids.push(app.create_role(&format!("{prefix} {i:02}"), &[]).await);
+    }
+    ids.sort();
+    ids
+}
+
+async fn key_id(app: &TestApp, key: &str) -> String {
+    let public_id = latchkey::auth::api_key::parse(key)
+        .expect("a key in Latchkey's format")
+        .0
+        .to_string();
+    app.with_db(move |conn| {
+        latchkey::models::api_key::find_by_public_id(conn, &public_id)
+            .expect("find the key")
+            .expect("the key exists")
+            .id
+    })
+    .await
+}
+
+fn assert_all_succeeded(statuses: &[StatusCode], what: &str) {
+    assert!(
+        statuses.iter().all(|s| s.is_success()),
+        "every {what} is acknowledged: {statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn sixteen_concurrent_grants_on_one_key_all_stay() {
+    let app = spawn_app().await;
+    let admin = app.admin_key().await;
+    let target = key_id(&app, &app.issue_key("Target", &[]).await).await;
+    let roles = many_roles(&app, "Grant").await;
+
+    let statuses = all_at_once(
+        roles
+            .iter()
+            .map(|role| {
+                app.api(
+                    Method::PUT,
+                    &format!("/api/v1/service-accounts/{target}/roles/{role}"),
+                    &admin,
+                )
+            })
+            .collect(),
+    )
+    .await;
+
+    assert_all_succeeded(&statuses, "grant");
+    assert_eq!(
+        app.key_role_ids(&target).await,
+        roles,
+        "the key holds every role it was given"
+    );
+}
+
+#[tokio::test]
+async fn sixteen_concurrent_revocations_on_one_key_all_stay_revoked() {
+    let app = spawn_app().await;
+    let admin = app.admin_key().await;
+    let roles = many_roles(&app, "Revoke").await;
+    let role_refs: Vec<&str> = roles.iter().map(String::as_str).collect();
+    let target = key_id(&app, &app.issue_key("Target", &role_refs).await).await;
+
+    let statuses = all_at_once(
+        roles
+            .iter()
+            .map(|role| {
+                app.api(
+                    Method::DELETE,
+                    &format!("/api/v1/service-accounts/{target}/roles/{role}"),
+                    &admin,
+                )
+            })
+            .collect(),
+    )
+    .await;
+
+    assert_all_succeeded(&statuses, "revocation");
+    assert!(
+        app.key_role_ids(&target).await.is_empty(),
+        "no revoked role came back"
+    );
+}
+
+#[tokio::test]
+async fn grants_sent_while_the_key_is_renamed_all_stay() {
+    let app = spawn_app().await;
+    let admin = app.admin_key().await;
+    let target = key_id(&app, &app.issue_key("Target", &[]).await).await;
+    let roles = many_roles(&app, "Grant").await;
+
+    let mut requests = Vec::new();
+    for (i, role) in roles.iter().enumerate() {
+        requests.push(app.api(
+            Method::PUT,
+            &format!("/api/v1/service-accounts/{target}/roles/{role}"),
+            &admin,
+        ));
+        requests.push(
+            app.api(
+                Method::PATCH,
+                &format!("/api/v1/service-accounts/{target}"),
+                &admin,
+            )
+            .json(&json!({"description": format!("edit {i}")})),
+        );
+    }
+    let statuses = all_at_once(requests).await;
+
+    assert_all_succeeded(&statuses, "grant and edit");
+    assert_eq!(
+        app.key_role_ids(&target).await,
+        roles,
+        "an edit that does not send roles never writes back the roles it read before a grant"
+    );
+}
+
+#[tokio::test]
+async fn sixteen_concurrent_grants_on_one_user_all_stay() {
+    let app = spawn_app().await;
+    let admin = app.admin_key().await;
+    let member = app.create_member("member@example.com", &[]).await;
+    let mut expected = app.user_role_ids(&member).await;
+    let roles = many_roles(&app, "Grant").await;
+
+    let statuses = all_at_once(
+        roles
+            .iter()
+            .map(|role| {
+                app.api(
+                    Method::PUT,
+                    &format!("/api/v1/users/{member}/roles/{role}"),
+                    &admin,
+                )
+            })
+            .collect(),
+    )
+    .await;
+
+    assert_all_succeeded(&statuses, "grant");
+    expected.extend(roles);
+    expected.sort();
+    let mut held = app.user_role_ids(&member).await;
+    held.sort();
+    assert_eq!(
+        held, expected,
+        "the person holds every role they were given"
+    );
+}
+
+#[tokio::test]
+async fn sixteen_concurrent_revocations_on_one_user_all_stay_revoked() {
+    let app = spawn_app().await;
+    let admin = app.admin_key().await;
+    let member = app.create_member("member@example.com", &[]).await;
+    let kept = app.user_role_ids(&member).await;
+    let roles = many_roles(&app, "Revoke").await;
+    let (grant_to, grants) = (member.clone(), roles.clone());
+    app.with_db(move |conn| {
+        for role in &grants {
+            user::grant_role(conn, &grant_to, role, None).expect("grant a role");
+        }
+    })
+    .await;
+
+    let statuses = all_at_once(
+        roles
+            .iter()
+            .map(|role| {
+                app.api(
+                    Method::DELETE,
+                    &format!("/api/v1/users/{member}/roles/{role}"),
+                    &admin,
+                )
+            })
+            .collect(),
+    )
+    .await;
+
+    assert_all_succeeded(&statuses, "revocation");
+    assert_eq!(
+        app.user_role_ids(&member).await,
+        kept,
+        "no revoked role came back"
+    );
+}
+
+#[tokio::test]
+async fn a_role_edited_by_many_at_once_keeps_its_new_permissions() {
+    let app = spawn_app().await;
+    let admin = app.admin_key().await;
+    let permissions: Vec<String> = (0..4).map(|i| format!("documents.action-{i}")).collect();
+    for name in &permissions {
+        let made = app
+            .api(Method::POST, "/api/v1/permissions", &admin)
+            .json(&json!({"name": name}))
+            .send()
+            .await
+            .expect("create a permission");
+        assert_eq!(made.status(), 201);
+    }
+    let role = app.create_role("Edited", &[]).await;
+
+    for round in 0..3 {
+        let mut requests = vec![app
+            .api(Method::PATCH, &format!("/api/v1/roles/{role}"), &admin)
+            .json(&json!({"permissions": permissions}))];
+        for i in 1..CONCURRENT {
+            requests.push(
+                app.api(Method::PATCH, &format!("/api/v1/roles/{role}"), &admin)
+                    .json(&json!({"description": format!("round {round}, edit {i}")})),
+            );
+        }
+        let statuses = all_at_once(requests).await;
+
+        assert_all_succeeded(&statuses, "role edit");
+        assert_eq!(
+            app.role_permissions(&role).await,
+            permissions,
+            "round {round}: an edit of the description never writes back the permissions it read \
+             before another edit"
+        );
+        let clear = app
+            .api(Method::PATCH, &format!("/api/v1/roles/{role}"), &admin)
+            .json(&json!({"permissions": []}))
+            .send()
+            .await
+            .expect("clear the role");
+        assert_eq!(clear.status(), 200);
+    }
+}
+
+/// A person holding the Admin role, signed in with a client of their own.
+async fn signed_in_admin_user(app: &TestApp, email: &str) -> (String, reqwest::Client) {
+    let id = app.create_member(email, &[]).await;
+    let grant = id.clone();
+    app.with_db(move |conn| {
+        user::grant_role(conn, &grant, ADMIN_ROLE_ID, None).expect("grant Admin")
+    })
+    .await;
+    (id, signed_in_client(app, email).await)
+}
+
+async fn signed_in_client(app: &TestApp, email: &str) -> reqwest::Client {
+    let client = new_client();
+    let signed_in = client
+        .post(app.url("/login"))
+        .form(&[("email", email), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(signed_in.status(), 303, "{email} signs in");
+    client
+}
+
+async fn active_admins(app: &TestApp) -> Vec<String> {
+    app.with_db(|conn| {
+        let mut ids = Vec::new();
+        for candidate in user::list_after(conn, None, 100).expect("list users") {
+            let holds_admin = user::role_ids(conn, &candidate.id)
+                .expect("roles")
+                .iter()
+                .any(|r| r == ADMIN_ROLE_ID);
+            if holds_admin && candidate.is_active() {
+                ids.push(candidate.id);
+            }
+        }
+        ids
+    })
+    .await
+}
+
+/// Posts a console form as `client`; true when it succeeded (a redirect back to the person's page,
+/// not to the sign-in page).
+async fn console_post(app: &TestApp, client: &reqwest::Client, path: String, back: String) -> bool {
+    let response = client
+        .post(app.url(&path))
+        .form(&[("confirm", "yes")])
+        .send()
+        .await
+        .expect("a response");
+    let status = response.status();
+    assert!(
+        !status.is_server_error(),
+        "{path} answered {status}, never a server error"
+    );
+    status == 303 && location(&response) == back
+}
+
+#[tokio::test]
+async fn two_admins_demoting_each_other_leave_one_admin() {
+    let app = spawn_app().await;
+    let (ada, ada_client) = signed_in_admin_user(&app, "ada@example.com").await;
+    let (bob, bob_client) = signed_in_admin_user(&app, "bob@example.com").await;
+
+    for round in 0..6 {
+        let (ada_demotes_bob, bob_demotes_ada) = tokio::join!(
+            console_post(
+                &app,
+                &ada_client,
+                format!("/team/{bob}/roles"),
+                format!("/team/{bob}")
+            ),
+            console_post(
+                &app,
+                &bob_client,
+                format!("/team/{ada}/roles"),
+                format!("/team/{ada}")
+            ),
+        );
+        let admins = active_admins(&app).await;
+        assert_eq!(
+            admins.len(),
+            1,
+            "round {round}: one active administrator remains"
+        );
+        assert!(
+            ada_demotes_bob ^ bob_demotes_ada,
+            "round {round}: exactly one demotion succeeds ({ada_demotes_bob}, {bob_demotes_ada})"
+        );
+        let demoted = if ada_demotes_bob {
+            bob.clone()
+        } else {
+            ada.clone()
+        };
+        app.with_db(move |conn| {
+            user::grant_role(conn, &demoted, ADMIN_ROLE_ID, None).expect("give Admin back")
+        })
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn two_admins_deactivating_each_other_leave_one_admin() {
+    let app = spawn_app().await;
+    let (ada, mut ada_client) = signed_in_admin_user(&app, "ada@example.com").await;
+    let (bob, mut bob_client) = signed_in_admin_user(&app, "bob@example.com").await;
+
+    for round in 0..10 {
+        let (ada_deactivates_bob, bob_deactivates_ada) = tokio::join!(
+            console_post(
+                &app,
+                &ada_client,
+                format!("/team/{bob}/deactivate"),
+                format!("/team/{bob}")
+            ),
+            console_post(
+                &app,
+                &bob_client,
+                format!("/team/{ada}/deactivate"),
+                format!("/team/{ada}")
+            ),
+        );
+        assert_eq!(
+            active_admins(&app).await.len(),
+            1,
+            "round {round}: one active administrator remains"
+        );
+        assert!(
+            ada_deactivates_bob ^ bob_deactivates_ada,
+            "round {round}: exactly one deactivation succeeds"
+        );
+        let (deactivated, email) = if ada_deactivates_bob {
+            (bob.clone(), "bob@example.com")
+        } else {
+            (ada.clone(), "ada@example.com")
+        };
+        app.with_db(move |conn| {
+            user::set_status(conn, &deactivated, user::STATUS_ACTIVE).expect("reactivate")
+        })
+        .await;
+        let client = signed_in_client(&app, email).await;
+        if ada_deactivates_bob {
+            bob_client = client;
+        } else {
+            ada_client = client;
+        }
+    }
+}
+
+fn assert_one_created(statuses: &[StatusCode], created: StatusCode, what: &str) {
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == created || *s == StatusCode::CONFLICT || *s == 422),
+        "each {what} is created or refused as a duplicate, never a server error: {statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == created).count(),
+        1,
+        "exactly one {what} is created: {statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_roles_with_one_name_create_one_role() {
+    let app = spawn_app().await;
+    let admin = app.admin_key().await;
+    let statuses = all_at_once(
+        (0..CONCURRENT)
+            .map(|i| {
+                app.api(Method::POST, "/api/v1/roles", &admin)
+                    .json(&json!({"name": "Same name", "description": format!("attempt {i}")}))
+            })
+            .collect(),
+    )
+    .await;
+    assert_one_created(&statuses, StatusCode::CREATED, "role");
+    assert!(app.role_named("Same name").await.is_some());
+}
+
+#[tokio::test]
+async fn concurrent_permissions_with_one_name_create_one_permission() {
+    let app = spawn_app().await;
+    let admin = app.admin_key().await;
+    let statuses = all_at_once(
+        (0..CONCURRENT)
+            .map(|_| {
+                app.api(Method::POST, "/api/v1/permissions", &admin)
+                    .json(&json!({"name": "documents.render"}))
+            })
+            .collect(),
+    )
+    .await;
+    assert_one_created(&statuses, StatusCode::CREATED, "permission");
+}
+
+#[tokio::test]
+async fn concurrent_keys_with_one_inline_role_name_create_one_key_and_role() {
+    let app = spawn_app().await;
+    let admin = app.admin_key().await;
+    let keys_before = app.key_count().await;
+    let statuses = all_at_once(
+        (0..CONCURRENT)
+            .map(|i| {
+                app.api(Method::POST, "/api/v1/service-accounts", &admin)
+                    .json(&json!({
+                        "name": format!("Billing {i}"),
+                        "new_roles": [{"name": "Billing access"}],
+                    }))
+            })
+            .collect(),
+    )
+    .await;
+    assert_one_created(&statuses, StatusCode::CREATED, "key with its inline role");
+    assert_eq!(
+        app.key_count().await,
+        keys_before + 1,
+        "a refused key is not half-written"
+    );
+    assert!(app.role_named("Billing access").await.is_some());
+}
+
+#[tokio::test]
+async fn concurrent_invitations_of_one_email_invite_once() {
+    let app = spawn_app().await;
+    app.signed_in_admin().await;
+    let statuses = all_at_once(
+        (0..CONCURRENT)
+            .map(|_| {
+                app.client.post(app.url("/team/invite")).form(&[
+                    ("email", "new.colleague@example.com"),
+                    ("display_name", "New Colleague"),
+                ])
+            })
+            .collect(),
+    )
+    .await;
+    assert_one_created(&statuses, StatusCode::SEE_OTHER, "invitation");
+    let invited = app
+        .with_db(|conn| {
+            user::find_by_email(conn, "new.colleague@example.com").expect("find by email")
+        })
+        .await;
+    assert!(invited.is_some());
+}
+
+#[tokio::test]
+async fn granting_a_role_while_it_is_deleted_never_answers_a_server_error() {
+    let app = spawn_app().await;
+    let admin = app.admin_key().await;
+    for round in 0..3 {
+        let role = app.create_role(&format!("Doomed {round}"), &[]).await;
+        let mut keys = Vec::new();
+        for i in 0..CONCURRENT {
+            keys.push(key_id(&app, &app.issue_key(&format!("Key {round}-{i}"), &[]).await).await);
+        }
+        let mut requests: Vec<_> = keys
+            .iter()
+            .map(|key| {
+                app.api(
+                    Method::PUT,
+                    &format!("/api/v1/service-accounts/{key}/roles/{role}"),
+                    &admin,
+                )
+            })
+            .collect();
+        requests.insert(
+            CONCURRENT / 2,
+            app.api(Method::DELETE, &format!("/api/v1/roles/{role}"), &admin),
+        );
+        let statuses = all_at_once(requests).await;
+        assert!(
+            statuses.iter().all(|s| s.is_success()
+                || *s == StatusCode::NOT_FOUND
+                || *s == StatusCode::CONFLICT
+                || *s == 422),
+            "round {round}: a grant racing the role's deletion is done or refused, never a 5xx: \
+             {statuses:?}"
+        );
+        for key in &keys {
+            assert!(
+                app.key_role_ids(key).await.is_empty(),
+                "round {round}: no key keeps a deleted role"
+            );
+        }
+    }
+}
