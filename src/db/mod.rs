@@ -105,9 +105,13 @@ impl ConnectionManager {
             DatabaseUrl::Postgres(url) => Ok(DbConnection::Postgres(PgConnection::establish(url)?)),
             DatabaseUrl::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
+                // synchronous = FULL: a commit is on disk (the WAL fsynced) before it is
+                // acknowledged, so an answered write survives a power loss or OS crash, not only a
+                // killed process. Writes are people's changes and batched flushes, so the fsync
+                // per commit costs little; key verification reads only.
                 conn.batch_execute(
                     "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
-                     PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;",
+                     PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL;",
                 )
                 .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
                 Ok(DbConnection::Sqlite(conn))
