@@ -11,6 +11,7 @@ mod database;
 mod forward_auth;
 mod helpers;
 mod keys;
+mod limits;
 mod openapi;
 mod propagation;
 mod roles;
