@@ -147,3 +147,219 @@ async fn bad_bearer_keys_are_limited_per_address_like_verification() {
     let missing = guesser.get(app.url("/api/v1/roles")).send().await.unwrap();
     assert_eq!(missing.status(), 401);
 }
+
+async fn sign_in_from(app: &TestApp, client: &Client, email: &str, password: &str) -> Response {
+    client
+        .post(app.url("/login"))
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .expect("POST /login")
+}
+
+#[tokio::test]
+async fn an_attackers_failures_from_one_address_do_not_lock_the_owner_out_from_another() {
+    let app = spawn_app().await;
+    app.create_member("victim@example.com", &[]).await;
+    let attacker = client_from(5);
+    for attempt in 0..5 {
+        let response =
+            sign_in_from(&app, &attacker, "victim@example.com", "guess number one").await;
+        assert_eq!(response.status(), 401, "guess {attempt}");
+    }
+    let throttled = sign_in_from(&app, &attacker, "victim@example.com", "guess number six").await;
+    assert_eq!(
+        throttled.status(),
+        429,
+        "the account throttle holds for the guesser"
+    );
+    assert!(retry_after(&throttled) > 0);
+    assert_eq!(
+        sign_in_from(&app, &attacker, "victim@example.com", PASSWORD)
+            .await
+            .status(),
+        429,
+        "even the right password waits from the address that failed"
+    );
+
+    let owner = client_from(6);
+    let signed_in = sign_in_from(&app, &owner, "victim@example.com", PASSWORD).await;
+    assert_eq!(signed_in.status(), 303, "the owner signs in from elsewhere");
+    let home = owner.get(app.url("/")).send().await.unwrap();
+    assert_eq!(home.status(), 200, "and is signed in");
+
+    // Another address that guesses gets one try at the throttled account, then waits too.
+    let second = client_from(8);
+    assert_eq!(
+        sign_in_from(&app, &second, "victim@example.com", "guess number seven")
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        sign_in_from(&app, &second, "victim@example.com", "guess number eight")
+            .await
+            .status(),
+        429
+    );
+}
+
+#[tokio::test]
+async fn spraying_many_emails_from_one_address_is_refused_after_the_address_limit() {
+    let app = spawn_app().await;
+    app.create_admin().await;
+    let sprayer = client_from(7);
+    for n in 0..latchkey::services::sign_in::ADDRESS_MAX_FAILURES {
+        let email = format!("person{n}@example.com");
+        let response = sign_in_from(&app, &sprayer, &email, "Winter2026!").await;
+        assert_eq!(response.status(), 401, "{email}");
+    }
+    let refused = sign_in_from(&app, &sprayer, "one-more@example.com", "Winter2026!").await;
+    assert_eq!(refused.status(), 429);
+    assert!(retry_after(&refused) >= 60);
+    assert!(body(refused)
+        .await
+        .contains("Too many failed sign-ins from this address."));
+    assert_eq!(
+        sign_in_from(&app, &sprayer, ADMIN_EMAIL, PASSWORD)
+            .await
+            .status(),
+        429,
+        "no password is checked for that address while it waits"
+    );
+    assert_eq!(
+        sign_in_from(&app, &client_from(9), ADMIN_EMAIL, PASSWORD)
+            .await
+            .status(),
+        303,
+        "other addresses are not affected"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_sign_in_with_an_over_long_email_is_recorded_cut_short() {
+    let app = spawn_app().await;
+    let email = format!("{}@example.com", "a".repeat(100_000));
+    let response = app.sign_in(&email, "some password here").await;
+    assert_eq!(
+        response.status(),
+        401,
+        "a failure like any other, never a 500"
+    );
+    let stored = app
+        .with_db(|conn| {
+            latchkey::models::audit::search(conn, &Default::default(), None, 10)
+                .expect("search the audit log")
+        })
+        .await;
+    assert_eq!(stored.len(), 1);
+    let event = &stored[0];
+    assert_eq!(event.action, "auth.sign-in-failed");
+    assert!(event.target_label.chars().count() <= latchkey::limits::EMAIL_MAX + 1);
+    assert!(event.target_label.starts_with("aaaa"));
+    assert!(
+        event
+            .target_id
+            .as_deref()
+            .unwrap_or_default()
+            .chars()
+            .count()
+            <= latchkey::limits::EMAIL_MAX + 1
+    );
+}
+
+/// A key holding one role with exactly these permissions (none: a key that may do nothing).
+async fn key_with(app: &TestApp, name: &str, permissions: &[&str]) -> String {
+    let role = app
+        .create_role(&format!("Role of {name}"), permissions)
+        .await;
+    app.issue_key(name, &[&role]).await
+}
+
+#[tokio::test]
+async fn repeated_refusals_of_one_key_are_counted_on_one_audit_event() {
+    let app = spawn_app().await;
+    let nobody = key_with(&app, "No rights", &[]).await;
+    for _ in 0..40 {
+        let refused = app
+            .api(reqwest::Method::GET, "/api/v1/roles", &nobody)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 403);
+    }
+    for _ in 0..3 {
+        let refused = app
+            .api(reqwest::Method::GET, "/api/v1/service-accounts", &nobody)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 403);
+    }
+
+    let admin = app.admin_key().await;
+    let listed = json_of(
+        app.api(
+            reqwest::Method::GET,
+            "/api/v1/audit-events?action=access.denied",
+            &admin,
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    let events = listed["data"].as_array().expect("a list of events").clone();
+    assert_eq!(events.len(), 2, "one event per permission: {events:#?}");
+    let counts: Vec<(String, i64)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["summary"].as_str().unwrap_or_default().to_string(),
+                e["repeat_count"].as_i64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(
+        counts.contains(&("missing permission roles.retrieve".into(), 40)),
+        "{counts:?}"
+    );
+    assert!(
+        counts.contains(&("missing permission service-accounts.retrieve".into(), 3)),
+        "{counts:?}"
+    );
+    let repeated = events
+        .iter()
+        .find(|e| e["repeat_count"] == 40)
+        .expect("the repeated event");
+    assert!(repeated["last_occurred_at"].is_string());
+
+    app.signed_in_admin().await;
+    let page = body(app.get("/audit?action=access.denied").await).await;
+    assert!(
+        page.contains("40 times, the last at"),
+        "the audit page shows the count"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_call_with_a_very_long_path_is_recorded_cut_short() {
+    let app = spawn_app().await;
+    let nobody = key_with(&app, "No rights", &[]).await;
+    let path = format!("/api/v1/roles/{}", "x".repeat(6_000));
+    let refused = app
+        .api(reqwest::Method::GET, &path, &nobody)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    let events = app.audit_events().await;
+    let denied: Vec<_> = events
+        .iter()
+        .filter(|(action, _, _)| action == "access.denied")
+        .collect();
+    assert_eq!(denied.len(), 1, "the refusal is recorded: {events:?}");
+    let label = &denied[0].2;
+    assert!(label.starts_with("GET /api/v1/roles/xxxx"), "{label}");
+    assert!(label.chars().count() <= latchkey::limits::AUDIT_TEXT_MAX);
+}
