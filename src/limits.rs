@@ -36,6 +36,33 @@ pub fn has_control_chars_multiline(text: &str) -> bool {
         .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
 }
 
+/// The message beside a field holding characters it may not hold.
+pub const CONTROL_CHARS_MESSAGE: &str =
+    "Remove the control characters (such as NUL) from this text.";
+/// The same for a one-line field, where line breaks and tabs are control characters too.
+pub const CONTROL_CHARS_LINE_MESSAGE: &str =
+    "Remove the control characters (such as NUL, tabs or line breaks) from this text.";
+
+/// Why a one-line field's text is refused for its characters, if it is.
+pub fn line_problem(text: &str) -> Option<&'static str> {
+    has_control_chars(text).then_some(CONTROL_CHARS_LINE_MESSAGE)
+}
+
+/// Why a multi-line field's text is refused for its characters, if it is.
+pub fn text_problem(text: &str) -> Option<&'static str> {
+    has_control_chars_multiline(text).then_some(CONTROL_CHARS_MESSAGE)
+}
+
+/// Whether `name` is a built-in role's id or name (case-insensitively): no other role may take it,
+/// so nothing can pass itself off as the Admin role in a list, a log or an API answer.
+pub fn is_builtin_role_name(name: &str) -> bool {
+    use crate::auth::catalog::{ADMIN_ROLE_ID, ADMIN_ROLE_NAME};
+    let name = name.trim();
+    [ADMIN_ROLE_ID, ADMIN_ROLE_NAME]
+        .iter()
+        .any(|reserved| reserved.eq_ignore_ascii_case(name))
+}
+
 /// A conservative email syntax: one `@`; a local part without spaces, angle brackets, double quotes,
 /// backticks, backslashes, commas, semicolons or control characters; a domain of letters, digits and hyphens in
 /// dot-separated labels, with at least one dot; at most [`EMAIL_MAX`] characters.

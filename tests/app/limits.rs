@@ -363,3 +363,178 @@ async fn a_refused_call_with_a_very_long_path_is_recorded_cut_short() {
     assert!(label.starts_with("GET /api/v1/roles/xxxx"), "{label}");
     assert!(label.chars().count() <= latchkey::limits::AUDIT_TEXT_MAX);
 }
+
+#[tokio::test]
+async fn console_forms_refuse_control_characters_like_the_api() {
+    let app = spawn_app().await;
+    app.signed_in_admin().await;
+    let keys_before = app.key_count().await;
+
+    let key = app
+        .post_form(
+            "/development/keys",
+            &[("name", "Billing\u{0}prod"), ("expiry", "never")],
+        )
+        .await;
+    assert_eq!(key.status(), 422, "a NUL in a key name is refused");
+    assert!(body(key).await.contains("Remove the control characters"));
+    let described = app
+        .post_form(
+            "/development/keys",
+            &[
+                ("name", "Billing"),
+                ("description", "line one\nline two\u{0}"),
+                ("expiry", "never"),
+            ],
+        )
+        .await;
+    assert_eq!(described.status(), 422, "a NUL in a description is refused");
+    assert_eq!(app.key_count().await, keys_before, "nothing was stored");
+
+    let role = app
+        .post_form("/roles", &[("name", "Ops\u{0}"), ("description", "")])
+        .await;
+    assert_eq!(role.status(), 422, "a NUL in a role name is refused");
+    assert!(app.role_named("Ops\u{0}").await.is_none());
+
+    let invited = app
+        .post_form(
+            "/team/invite",
+            &[
+                ("email", "new@example.com"),
+                ("display_name", "New\u{0}Person"),
+            ],
+        )
+        .await;
+    assert_eq!(invited.status(), 422, "a NUL in a display name is refused");
+
+    // Line breaks stay allowed in a description.
+    let multi_line = app
+        .post_form(
+            "/development/keys",
+            &[
+                ("name", "Billing"),
+                ("description", "line one\nline two"),
+                ("expiry", "never"),
+            ],
+        )
+        .await;
+    assert_eq!(multi_line.status(), 303);
+}
+
+#[tokio::test]
+async fn no_role_may_take_the_admin_roles_id_or_name() {
+    let app = spawn_app().await;
+    let admin = app.admin_key().await;
+    for name in ["role-admin", "ROLE-ADMIN", " Role-Admin ", "admin"] {
+        let response = app
+            .api(reqwest::Method::POST, "/api/v1/roles", &admin)
+            .json(&json!({ "name": name }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 422, "{name:?}");
+        let refusal = json_of(response).await;
+        assert_eq!(refusal["error"]["field"], "name", "{refusal}");
+    }
+    let inline = app
+        .api(reqwest::Method::POST, "/api/v1/service-accounts", &admin)
+        .json(&json!({ "name": "Deployer", "new_roles": [{ "name": "role-admin" }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(inline.status(), 422, "nor an inline role");
+
+    app.signed_in_admin().await;
+    let form = app
+        .post_form("/roles", &[("name", "role-admin"), ("description", "")])
+        .await;
+    assert_eq!(form.status(), 422, "the console refuses it too");
+    assert!(body(form).await.contains("built-in Admin role"));
+    assert!(app.role_named("role-admin").await.is_none());
+}
+
+#[tokio::test]
+async fn an_invitation_needs_a_real_email_address() {
+    let app = spawn_app().await;
+    app.signed_in_admin().await;
+    for email in [
+        "<script>alert(17)</script>@evil.io",
+        "ada@localhost",
+        "ada@exa mple.com",
+        "\"ada\"@example.com",
+    ] {
+        let response = app
+            .post_form("/team/invite", &[("email", email), ("display_name", "")])
+            .await;
+        assert_eq!(response.status(), 422, "{email:?}");
+        assert!(body(response)
+            .await
+            .contains("Enter an email address like name@example.com."));
+    }
+    let too_long = format!("{}@example.com", "a".repeat(250));
+    let response = app
+        .post_form(
+            "/team/invite",
+            &[("email", &too_long), ("display_name", "")],
+        )
+        .await;
+    assert_eq!(response.status(), 422, "longer than 254 characters");
+    let fine = app
+        .post_form(
+            "/team/invite",
+            &[("email", "o'hara@example.com"), ("display_name", "")],
+        )
+        .await;
+    assert_eq!(fine.status(), 303);
+}
+
+#[tokio::test]
+async fn every_bound_is_the_same_in_forms_and_in_the_openapi_document() {
+    use latchkey::limits::*;
+    let app = spawn_app().await;
+    let document: Value = reqwest::get(app.url("/api/v1/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let schemas = &document["components"]["schemas"];
+    for (schema, property, max) in [
+        ("NewServiceAccount", "name", KEY_NAME_MAX),
+        ("NewServiceAccount", "description", KEY_DESCRIPTION_MAX),
+        ("ServiceAccountPatch", "name", KEY_NAME_MAX),
+        ("ServiceAccountPatch", "description", KEY_DESCRIPTION_MAX),
+        ("NewInlineRole", "name", ROLE_NAME_MAX),
+        ("NewInlineRole", "description", ROLE_DESCRIPTION_MAX),
+        ("NewRole", "name", ROLE_NAME_MAX),
+        ("NewRole", "description", ROLE_DESCRIPTION_MAX),
+        ("RolePatch", "name", ROLE_NAME_MAX),
+        ("RolePatch", "description", ROLE_DESCRIPTION_MAX),
+        ("NewPermission", "name", PERMISSION_NAME_MAX),
+        ("NewPermission", "description", PERMISSION_DESCRIPTION_MAX),
+        ("PermissionPatch", "description", PERMISSION_DESCRIPTION_MAX),
+    ] {
+        assert_eq!(
+            schemas[schema]["properties"][property]["maxLength"].as_u64(),
+            Some(max as u64),
+            "{schema}.{property}: {}",
+            schemas[schema]["properties"][property]
+        );
+    }
+
+    let login = body(app.get("/login").await).await;
+    assert!(
+        login.contains(&format!(r#"maxlength="{EMAIL_MAX}""#)),
+        "the sign-in email field is bounded"
+    );
+    app.signed_in_admin().await;
+    let key_form = body(app.get("/development/keys/new").await).await;
+    assert!(key_form.contains(&format!(
+        r#"name="name" type="text" maxlength="{KEY_NAME_MAX}""#
+    )));
+    assert!(key_form.contains(&format!(r#"maxlength="{KEY_DESCRIPTION_MAX}""#)));
+    let invite = body(app.get("/team/invite").await).await;
+    assert!(invite.contains(&format!(r#"maxlength="{EMAIL_MAX}""#)));
+    assert!(invite.contains(&format!(r#"maxlength="{DISPLAY_NAME_MAX}""#)));
+}
