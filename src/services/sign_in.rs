@@ -158,8 +158,14 @@ pub async fn sign_in(
 
 /// Whole minutes until fewer than `limit` of these failures (oldest first) are in the window.
 fn minutes_until_below(failures: &[chrono::NaiveDateTime], limit: usize) -> i64 {
-    let oldest_counted = failures[failures.len() - limit];
-    let wait = (oldest_counted + Duration::minutes(WINDOW_MINUTES)) - now();
+    let Some(oldest_counted) = failures
+        .len()
+        .checked_sub(limit)
+        .and_then(|first| failures.get(first))
+    else {
+        return 1;
+    };
+    let wait = (*oldest_counted + Duration::minutes(WINDOW_MINUTES)) - now();
     (wait.num_seconds() + 59).div_euclid(60).max(1)
 }
 
