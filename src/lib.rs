@@ -4,6 +4,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod limits;
 pub mod middleware;
 pub mod models;
 pub mod routes;

@@ -9,10 +9,17 @@
 //!
 //! Verification never writes to the database: `last_used_at` is kept in memory and written in
 //! batches, at most once per key per minute, and once more at shutdown.
+//!
+//! Guessing is limited where it is guessing: [`KeyVerifier::verify_limited`] counts the keys that
+//! fail per client address (an IPv6 client per /64, see [`crate::limits::client_network`]) and
+//! answers 429 to the failures beyond [`FAILURE_LIMIT`] in [`FAILURE_WINDOW`]. The key is always
+//! checked first, so a key that verifies passes whatever others sent from the same address (a
+//! proxy, a NAT): someone else's bad keys can never lock a service out. A valid key costs the
+//! limiter nothing (it is not even looked up); the counters live in a bounded TTL cache.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -31,9 +38,12 @@ pub const CACHE_TTL: Duration = Duration::from_secs(60);
 pub const VERSION_POLL: Duration = Duration::from_secs(1);
 /// The most keys kept in the cache.
 pub const CACHE_CAPACITY: u64 = 100_000;
-/// Failed verifications one client address may make per [`FAILURE_WINDOW`] before it gets 429.
+/// Failed verifications one client address may make per [`FAILURE_WINDOW`]; the failures beyond
+/// get 429 (valid keys never do).
 pub const FAILURE_LIMIT: u32 = 30;
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+/// The most client addresses whose failures are counted at once (about 100 bytes each).
+pub const FAILURE_TRACKED_ADDRESSES: u64 = 100_000;
 /// A key's `last_used_at` is written at most this often.
 pub const LAST_USED_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -121,7 +131,14 @@ pub struct KeyVerifier {
     /// The database's `authz_version` when last read.
     seen_version: Mutex<Option<String>>,
     last_used: Mutex<HashMap<String, LastUse>>,
-    failures: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    /// Failed verifications per client network in the current window (the entry expires with it).
+    failures: Cache<IpAddr, Arc<FailureWindow>>,
+}
+
+#[derive(Debug)]
+struct FailureWindow {
+    started: Instant,
+    count: AtomicU32,
 }
 
 #[derive(Debug, Clone)]
@@ -145,7 +162,10 @@ impl KeyVerifier {
             cache,
             seen_version: Mutex::new(None),
             last_used: Mutex::new(HashMap::new()),
-            failures: Mutex::new(HashMap::new()),
+            failures: Cache::builder()
+                .max_capacity(FAILURE_TRACKED_ADDRESSES)
+                .time_to_live(FAILURE_WINDOW)
+                .build(),
         })
     }
 
@@ -248,39 +268,54 @@ impl KeyVerifier {
         Verification::Valid(entry)
     }
 
-    /// Refuses a client that failed too often in the current window (see [`FAILURE_LIMIT`]).
-    pub fn check_rate(&self, ip: Option<IpAddr>) -> Result<(), AppError> {
-        let (Some(ip), Ok(failures)) = (ip, self.failures.lock()) else {
-            return Ok(());
-        };
-        match failures.get(&ip) {
-            Some((started, count))
-                if *count >= FAILURE_LIMIT && started.elapsed() < FAILURE_WINDOW =>
-            {
-                let retry_after_secs = (FAILURE_WINDOW - started.elapsed()).as_secs().max(1);
-                tracing::warn!(%ip, "key verification rate-limited after repeated failures");
-                Err(AppError::TooManyRequests {
-                    message: format!("Too many invalid keys from this address. Try again in {retry_after_secs} seconds."),
-                    retry_after_secs,
-                })
-            }
-            _ => Ok(()),
+    /// Checks a presented key and limits guessing: a key that does not verify counts against the
+    /// client's address, and once that address has failed [`FAILURE_LIMIT`] times in the window
+    /// its further failures are refused with 429. A key that verifies is never refused, and never
+    /// touches the limiter.
+    pub async fn verify_limited(
+        &self,
+        presented: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<Verification, AppError> {
+        let verification = self.verify(presented, ip).await?;
+        if !matches!(verification, Verification::Valid(_)) {
+            self.count_failure(ip)?;
         }
+        Ok(verification)
     }
 
-    /// Counts a failed verification against the client's address.
-    pub fn note_failure(&self, ip: Option<IpAddr>) {
-        let (Some(ip), Ok(mut failures)) = (ip, self.failures.lock()) else {
-            return;
+    /// Counts a failed verification against the client's network; 429 beyond the limit.
+    pub fn count_failure(&self, ip: Option<IpAddr>) -> Result<(), AppError> {
+        let Some(ip) = ip else {
+            return Ok(());
         };
-        if failures.len() > 10_000 {
-            failures.retain(|_, (started, _)| started.elapsed() < FAILURE_WINDOW);
+        let network = crate::limits::client_network(ip);
+        let window = self.failures.get_with(network, || {
+            Arc::new(FailureWindow {
+                started: Instant::now(),
+                count: AtomicU32::new(0),
+            })
+        });
+        let failures = window
+            .count
+            .fetch_add(1, Ordering::Relaxed)
+            .saturating_add(1);
+        if failures <= FAILURE_LIMIT {
+            return Ok(());
         }
-        let entry = failures.entry(ip).or_insert((Instant::now(), 0));
-        if entry.0.elapsed() >= FAILURE_WINDOW {
-            *entry = (Instant::now(), 0);
+        let retry_after_secs = FAILURE_WINDOW
+            .saturating_sub(window.started.elapsed())
+            .as_secs()
+            .max(1);
+        if failures == FAILURE_LIMIT + 1 {
+            tracing::warn!(%network, "key verification rate-limited after repeated failures");
         }
-        entry.1 += 1;
+        Err(AppError::TooManyRequests {
+            message: format!(
+                "Too many invalid keys from this address. Try again in {retry_after_secs} seconds."
+            ),
+            retry_after_secs,
+        })
     }
 
     /// Drops every cached key (keys, roles or permissions changed).

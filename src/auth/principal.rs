@@ -152,7 +152,7 @@ impl FromRequest for Principal {
 /// (both bump `auth_version`) is signed out at their next request.
 async fn load_from_session(req: &HttpRequest) -> Result<Principal, AppError> {
     let session = req.get_session();
-    let ip = req.peer_addr().map(|addr| addr.ip().to_string());
+    let ip = crate::routes::web::client_ip(req);
     let Some(identity) = session::current(&session)? else {
         return Err(AppError::Unauthenticated);
     };
@@ -188,14 +188,15 @@ async fn load_from_session(req: &HttpRequest) -> Result<Principal, AppError> {
     }
 }
 
-/// Authenticates the API key the request presents.
+/// Authenticates the API key the request presents; keys that fail are limited per client address
+/// (see [`crate::auth::key_verifier::KeyVerifier::verify_limited`]).
 async fn load_from_key(req: &HttpRequest) -> Result<Principal, AppError> {
     let presented = presented_key(req.headers()).ok_or(AppError::InvalidKey { code: "MISSING" })?;
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| AppError::Internal("application state missing".into()))?;
-    let ip = req.peer_addr().map(|addr| addr.ip());
-    let verification = state.keys.verify(presented, ip).await?;
+    let ip = crate::routes::web::client_addr(req);
+    let verification = state.keys.verify_limited(presented, ip).await?;
     let record = verification.record().ok_or(AppError::InvalidKey {
         code: verification.refusal_code(),
     })?;

@@ -90,6 +90,9 @@ diesel::table! {
         summary -> Text,
         ip_address -> Nullable<Text>,
         outcome -> Text,
+        client_network -> Nullable<Text>,
+        repeat_count -> Integer,
+        last_occurred_at -> Nullable<Timestamp>,
     }
 }
 

@@ -57,7 +57,13 @@ pub async fn render_errors(
     })
 }
 
-/// Every refused attempt is recorded in the audit log, with who tried what.
+/// Refusals of one actor for one permission within this long are one audit event with a count.
+pub const DENIALS_AGGREGATED_SECS: i64 = 3600;
+
+/// Every refused attempt is recorded in the audit log, with who tried what (the first path tried;
+/// every path is cut to [`crate::limits::AUDIT_TEXT_MAX`]). Repeats by the same actor for the same
+/// permission within [`DENIALS_AGGREGATED_SECS`] count on that event instead of adding rows, so a
+/// caller cannot grow the log by being refused.
 async fn record_denial<B>(res: &ServiceResponse<B>, permission: &str) {
     let request = res.request();
     // Only a known caller's refusal is recorded: key checks for other services (forward auth) stay
@@ -74,7 +80,7 @@ async fn record_denial<B>(res: &ServiceResponse<B>, permission: &str) {
         .db
         .run(move |conn| {
             let actor = principal.actor();
-            audit::record(
+            audit::record_repeated(
                 conn,
                 audit::NewEvent {
                     actor: &actor,
@@ -88,6 +94,7 @@ async fn record_denial<B>(res: &ServiceResponse<B>, permission: &str) {
                     ip_address: principal.ip.as_deref(),
                     outcome: audit::OUTCOME_DENIED,
                 },
+                crate::db::now() - chrono::Duration::seconds(DENIALS_AGGREGATED_SECS),
             )
             .map_err(AppError::from)
         })

@@ -1,4 +1,4 @@
-//! One log line per request: method, path (never the query string, which may hold a token), status,
+//! One log line per request: method, path (cut to 512 characters; never the query string, which may hold a token), status,
 //! duration and a request id that is also sent back in `X-Request-Id`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,8 +21,10 @@ pub async fn log_requests(
     let mut id_buffer = Uuid::encode_buffer();
     let request_id: &str = request_id().simple().encode_lower(&mut id_buffer);
     // What the line needs is copied only when the line is written (not with LATCHKEY_LOG=warn).
-    let logged = tracing::enabled!(tracing::Level::INFO)
-        .then(|| (req.method().clone(), req.path().to_string()));
+    let logged = tracing::enabled!(tracing::Level::INFO).then(|| {
+        let path = crate::limits::truncate(req.path(), crate::limits::AUDIT_TEXT_MAX);
+        (req.method().clone(), path.into_owned())
+    });
     let outcome = next.call(req).await;
     let status = match &outcome {
         Ok(res) => res.status(),

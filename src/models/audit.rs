@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::audit_events;
 use crate::db::{new_id, now, DbConnection};
+use crate::limits::{client_network_label, truncate, AUDIT_TEXT_MAX};
 
 pub const OUTCOME_SUCCESS: &str = "success";
 pub const OUTCOME_FAILURE: &str = "failure";
@@ -37,30 +38,98 @@ pub struct NewEvent<'a> {
     pub outcome: &'a str,
 }
 
+/// Records an event. Every text it stores is cut to [`AUDIT_TEXT_MAX`] characters here, so no
+/// input (a typed email, a refused call's path) can make one event large, and every value fits the
+/// indexes on both backends.
 pub fn record(conn: &mut DbConnection, event: NewEvent) -> QueryResult<()> {
-    let (actor_kind, actor_id, actor_label) = match event.actor {
-        Actor::User { id, label } => ("user", Some(id.as_str()), label.as_str()),
-        Actor::Key { id, label } => ("service-account", Some(id.as_str()), label.as_str()),
-        Actor::Anonymous => ("anonymous", None, "anonymous"),
-        Actor::System => ("system", None, "system"),
-    };
+    let (actor_kind, actor_id, actor_label) = actor_columns(event.actor);
+    let network = event.ip_address.and_then(client_network_label);
     diesel::insert_into(audit_events::table)
         .values((
             audit_events::id.eq(new_id()),
             audit_events::occurred_at.eq(now()),
             audit_events::actor_kind.eq(actor_kind),
-            audit_events::actor_id.eq(actor_id),
-            audit_events::actor_label.eq(actor_label),
-            audit_events::action.eq(event.action),
+            audit_events::actor_id.eq(actor_id.map(bounded)),
+            audit_events::actor_label.eq(bounded(actor_label)),
+            audit_events::action.eq(bounded(event.action)),
             audit_events::target_kind.eq(event.target.kind),
-            audit_events::target_id.eq(event.target.id),
-            audit_events::target_label.eq(event.target.label),
-            audit_events::summary.eq(event.summary),
-            audit_events::ip_address.eq(event.ip_address),
+            audit_events::target_id.eq(event.target.id.as_deref().map(bounded)),
+            audit_events::target_label.eq(bounded(&event.target.label)),
+            audit_events::summary.eq(bounded(&event.summary)),
+            audit_events::ip_address.eq(event.ip_address.map(bounded)),
             audit_events::outcome.eq(event.outcome),
+            audit_events::client_network.eq(network),
         ))
         .execute(conn)
         .map(|_| ())
+}
+
+/// Records an event that may repeat (a refused call): when the same actor already has an event with
+/// this action and summary that started at or after `since`, that row counts one more
+/// (`repeat_count`, `last_occurred_at`) instead of a new row being written. The count is one
+/// additive update, so concurrent repeats never lose one (two racing first events may make two
+/// rows: still bounded).
+pub fn record_repeated(
+    conn: &mut DbConnection,
+    event: NewEvent,
+    since: NaiveDateTime,
+) -> QueryResult<()> {
+    let (_, actor_id, _) = actor_columns(event.actor);
+    let Some(actor_id) = actor_id else {
+        return record(conn, event);
+    };
+    let latest = audit_events::table
+        .filter(audit_events::actor_id.eq(bounded(actor_id)))
+        .filter(audit_events::action.eq(bounded(event.action)))
+        .filter(audit_events::summary.eq(bounded(&event.summary)))
+        .filter(audit_events::occurred_at.ge(since))
+        .order((audit_events::occurred_at.desc(), audit_events::id.desc()))
+        .select(audit_events::id)
+        .first::<String>(conn)
+        .optional()?;
+    let Some(latest) = latest else {
+        return record(conn, event);
+    };
+    diesel::update(audit_events::table.find(latest))
+        .set((
+            audit_events::repeat_count.eq(audit_events::repeat_count + 1),
+            audit_events::last_occurred_at.eq(Some(now())),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+fn actor_columns(actor: &Actor) -> (&'static str, Option<&str>, &str) {
+    match actor {
+        Actor::User { id, label } => ("user", Some(id.as_str()), label.as_str()),
+        Actor::Key { id, label } => ("service-account", Some(id.as_str()), label.as_str()),
+        Actor::Anonymous => ("anonymous", None, "anonymous"),
+        Actor::System => ("system", None, "system"),
+    }
+}
+
+fn bounded(text: &str) -> String {
+    truncate(text, AUDIT_TEXT_MAX).into_owned()
+}
+
+/// Times of the events with this action from this client network (see
+/// [`crate::limits::client_network`]) since `since`, oldest first.
+pub fn times_from_network_since(
+    conn: &mut DbConnection,
+    action: &str,
+    ip_address: &str,
+    since: NaiveDateTime,
+) -> QueryResult<Vec<NaiveDateTime>> {
+    let Some(network) = client_network_label(ip_address) else {
+        return Ok(Vec::new());
+    };
+    audit_events::table
+        .filter(audit_events::client_network.eq(network))
+        .filter(audit_events::action.eq(action))
+        .filter(audit_events::occurred_at.ge(since))
+        .order(audit_events::occurred_at.asc())
+        .select(audit_events::occurred_at)
+        .load(conn)
 }
 
 /// Times of the events with this action and target id since `since`, oldest first.
@@ -103,6 +172,13 @@ pub struct AuditEvent {
     pub ip_address: Option<String>,
     /// `success`, `failure` or `denied`.
     pub outcome: String,
+    /// How many times this happened: repeated refusals of one actor for one permission within an
+    /// hour are one event, from `occurred_at` (the first) to `last_occurred_at` (the latest).
+    pub repeat_count: i32,
+    /// The latest repeat (null when the event happened once).
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
+    #[serde(serialize_with = "utc_rfc3339_opt")]
+    pub last_occurred_at: Option<NaiveDateTime>,
 }
 
 /// The audit log's filters; each is an exact match so that it can use an index at any size.
@@ -211,4 +287,14 @@ fn utc_rfc3339<S: serde::Serializer>(at: &NaiveDateTime, serializer: S) -> Resul
         &at.and_utc()
             .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
     )
+}
+
+fn utc_rfc3339_opt<S: serde::Serializer>(
+    at: &Option<NaiveDateTime>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match at {
+        Some(at) => utc_rfc3339(at, serializer),
+        None => serializer.serialize_none(),
+    }
 }

@@ -20,8 +20,8 @@ use crate::services::roles::{
 };
 use crate::services::{in_authz_transaction, FieldErrors, FormError};
 
-pub const NAME_MAX: usize = 100;
-pub const DESCRIPTION_MAX: usize = 500;
+pub const NAME_MAX: usize = crate::limits::KEY_NAME_MAX;
+pub const DESCRIPTION_MAX: usize = crate::limits::KEY_DESCRIPTION_MAX;
 
 /// When a key stops working.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,11 +110,17 @@ fn check_details(
             format!("Use at most {NAME_MAX} characters (this name has {length})."),
         );
     }
+    if let Some(problem) = crate::limits::line_problem(name) {
+        errors.add("name", problem);
+    }
     if input.description.trim().chars().count() > DESCRIPTION_MAX {
         errors.add(
             "description",
             format!("Use at most {DESCRIPTION_MAX} characters."),
         );
+    }
+    if let Some(problem) = crate::limits::text_problem(&input.description) {
+        errors.add("description", problem);
     }
     match input.expiry.clone().and_then(|e| e.resolve(current_expiry)) {
         Ok(expires_at) => expires_at,

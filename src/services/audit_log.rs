@@ -124,7 +124,7 @@ pub async fn history(
 
 /// Writes events as CSV. Cells that a spreadsheet would run as a formula are prefixed with `'`.
 pub fn to_csv(events: &[AuditEvent]) -> String {
-    let mut out = String::from("occurred_at,actor_kind,actor,action,target_kind,target,target_id,outcome,ip_address,summary\n");
+    let mut out = String::from("occurred_at,actor_kind,actor,action,target_kind,target,target_id,outcome,ip_address,summary,repeat_count,last_occurred_at\n");
     for e in events {
         let row = [
             e.occurred_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
@@ -137,6 +137,10 @@ pub fn to_csv(events: &[AuditEvent]) -> String {
             e.outcome.clone(),
             e.ip_address.clone().unwrap_or_default(),
             e.summary.clone(),
+            e.repeat_count.to_string(),
+            e.last_occurred_at
+                .map(|at| at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
+                .unwrap_or_default(),
         ];
         out.push_str(
             &row.iter()

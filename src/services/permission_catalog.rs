@@ -9,8 +9,8 @@ use crate::models::audit::{self, Target};
 use crate::models::permission::{self, Permission};
 use crate::services::{in_authz_transaction, FieldErrors, FormError};
 
-pub const DESCRIPTION_MAX: usize = 200;
-pub const NAME_MAX: usize = 100;
+pub const DESCRIPTION_MAX: usize = crate::limits::PERMISSION_DESCRIPTION_MAX;
+pub const NAME_MAX: usize = crate::limits::PERMISSION_NAME_MAX;
 
 /// `resource.action`: lower-case letters, digits, `-` and `_`, exactly one dot.
 pub fn is_valid_name(name: &str) -> bool {
@@ -57,6 +57,9 @@ fn check_description(description: &str, errors: &mut FieldErrors) {
             "description",
             format!("Use at most {DESCRIPTION_MAX} characters."),
         );
+    }
+    if let Some(problem) = crate::limits::text_problem(description) {
+        errors.add("description", problem);
     }
 }
 

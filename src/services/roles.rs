@@ -12,8 +12,8 @@ use crate::models::permission::{self, Permission};
 use crate::models::role::{self, Role, RoleCounts};
 use crate::services::{grants, in_authz_transaction, FieldErrors, FormError};
 
-pub const NAME_MAX: usize = 64;
-pub const DESCRIPTION_MAX: usize = 500;
+pub const NAME_MAX: usize = crate::limits::ROLE_NAME_MAX;
+pub const DESCRIPTION_MAX: usize = crate::limits::ROLE_DESCRIPTION_MAX;
 
 /// What the role form (and the inline role sub-form) submits.
 #[derive(Debug, Clone, Default)]
@@ -92,6 +92,15 @@ fn check_input(
             fields.name,
             format!("Use at most {NAME_MAX} characters (this name has {length})."),
         );
+    } else if let Some(problem) = crate::limits::line_problem(name) {
+        errors.add(fields.name, problem);
+    } else if crate::limits::is_builtin_role_name(name)
+        && existing_role_id != Some(crate::auth::catalog::ADMIN_ROLE_ID)
+    {
+        errors.add(
+            fields.name,
+            "This name belongs to the built-in Admin role. Choose another name.",
+        );
     } else if let Some(other) = role::find_by_name(conn, name)? {
         if Some(other.id.as_str()) != existing_role_id {
             errors.add(
@@ -108,6 +117,9 @@ fn check_input(
             fields.description,
             format!("Use at most {DESCRIPTION_MAX} characters."),
         );
+    }
+    if let Some(problem) = crate::limits::text_problem(&input.description) {
+        errors.add(fields.description, problem);
     }
     let requested = dedupe(&input.permissions);
     let catalog: BTreeSet<String> = permission::list(conn)?

@@ -64,9 +64,7 @@ impl AdminInput {
         } else if !looks_like_email(email) {
             errors.add("email", "Enter an email address like name@example.com.");
         }
-        if self.display_name.trim().chars().count() > 100 {
-            errors.add("display_name", "Use at most 100 characters.");
-        }
+        check_display_name(&self.display_name, &mut errors);
         if let Err(message) = crate::auth::password::check_strength(&self.password, email) {
             errors.add("password", message);
         } else if self.password != self.password_confirmation {
@@ -90,16 +88,19 @@ impl AdminInput {
     }
 }
 
+/// The one email check (see [`crate::limits::is_valid_email`]), for the setup form and invitations.
 pub fn looks_like_email(email: &str) -> bool {
-    let Some((local, domain)) = email.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && email.len() <= 254
-        && !email.chars().any(char::is_whitespace)
+    crate::limits::is_valid_email(email)
+}
+
+/// A person's display name: at most [`crate::limits::DISPLAY_NAME_MAX`] characters, one line.
+pub fn check_display_name(name: &str, errors: &mut FieldErrors) {
+    let max = crate::limits::DISPLAY_NAME_MAX;
+    if name.trim().chars().count() > max {
+        errors.add("display_name", format!("Use at most {max} characters."));
+    } else if let Some(problem) = crate::limits::line_problem(name.trim()) {
+        errors.add("display_name", problem);
+    }
 }
 
 /// Completes first-run setup: creates the first admin, spending the token in the same transaction so

@@ -89,9 +89,7 @@ pub async fn invite(
             } else if user::find_by_email(conn, &email)?.is_some() {
                 errors.add("email", "Someone with this email is already on the team.");
             }
-            if input.display_name.trim().chars().count() > 100 {
-                errors.add("display_name", "Use at most 100 characters.");
-            }
+            crate::services::setup::check_display_name(&input.display_name, &mut errors);
             let roles = check_grantable_roles(conn, &principal, &input.role_ids, &[], &mut errors)?;
             if !errors.is_empty() {
                 return Err(FormError::Invalid(errors));

@@ -13,6 +13,7 @@ mod durability;
 mod forward_auth;
 mod helpers;
 mod keys;
+mod limits;
 mod openapi;
 mod propagation;
 mod rank;

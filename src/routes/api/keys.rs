@@ -253,7 +253,9 @@ pub async fn show(
 #[serde(deny_unknown_fields)]
 #[schema(as = ServiceAccountPatch)]
 pub struct KeyPatch {
+    #[schema(max_length = 100)]
     pub name: Option<String>,
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     /// Absent: unchanged; null: never expires; a time (RFC 3339, in the future): expires then.
     #[serde(default, deserialize_with = "double_option")]

@@ -207,6 +207,8 @@ fn apply_route_rules(operation: &mut Operation, access: Access, uses_database: b
     };
     if access != Access::Public {
         add("401", "Unauthorized");
+        // Keys that fail are limited per client address (a valid key always passes).
+        add("429", "RateLimited");
     }
     if matches!(access, Access::Permission(_)) {
         add("403", "Forbidden");

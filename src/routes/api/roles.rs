@@ -158,7 +158,9 @@ pub async fn show(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RolePatch {
+    #[schema(max_length = 64)]
     pub name: Option<String>,
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     /// Replaces the role's permissions. Leaving out one the caller does not hold (taking it away)
     /// is refused with 403.

@@ -25,6 +25,8 @@ pub struct EventRow {
     pub summary: String,
     pub ip: String,
     pub outcome: String,
+    /// For an event that repeated (refusals are counted on one row): how often, and the latest time.
+    pub repeats: Option<String>,
 }
 
 #[derive(Template)]
@@ -70,6 +72,14 @@ pub async fn list(
                     summary: e.summary,
                     ip: e.ip_address.unwrap_or_default(),
                     outcome: e.outcome,
+                    repeats: (e.repeat_count > 1).then(|| match &e.last_occurred_at {
+                        Some(last) => format!(
+                            "{} times, the last at {}",
+                            e.repeat_count,
+                            format_time(last)
+                        ),
+                        None => format!("{} times", e.repeat_count),
+                    }),
                 })
                 .collect();
             (rows, next, FieldErrors::default())

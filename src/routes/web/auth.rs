@@ -77,6 +77,7 @@ pub async fn submit(
     } = form.into_inner();
     let next = safe_return_path(Some(&next));
     let outcome = sign_in::sign_in(&state.db, email.clone(), password, client_ip(&req)).await?;
+    let mut retry_after_secs = None;
     let (status, error) = match outcome {
         SignInOutcome::SignedIn(user) => {
             auth_session::start(&session, &user, client_ip(&req), user_agent(&req))?;
@@ -86,19 +87,32 @@ pub async fn submit(
             StatusCode::UNAUTHORIZED,
             "The email or password is not correct.".to_string(),
         ),
-        SignInOutcome::Throttled { minutes } => (
-            StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "Too many failed sign-ins for this email. Try again in {minutes} minute{}.",
-                if minutes == 1 { "" } else { "s" }
-            ),
-        ),
+        SignInOutcome::Throttled { minutes } => {
+            retry_after_secs = Some(minutes * 60);
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "Too many failed sign-ins for this email. Try again in {minutes} minute{}.",
+                    if minutes == 1 { "" } else { "s" }
+                ),
+            )
+        }
+        SignInOutcome::AddressThrottled { minutes } => {
+            retry_after_secs = Some(minutes * 60);
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "Too many failed sign-ins from this address. Try again in {minutes} minute{}.",
+                    if minutes == 1 { "" } else { "s" }
+                ),
+            )
+        }
         SignInOutcome::Busy { seconds } => (
             StatusCode::TOO_MANY_REQUESTS,
             format!("Too many sign-ins at once right now. Try again in {seconds} seconds."),
         ),
     };
-    render(
+    let mut response = render(
         LoginPage {
             asset_version: ASSET_VERSION,
             email,
@@ -107,7 +121,15 @@ pub async fn submit(
             notice: None,
         },
         status,
-    )
+    )?;
+    if let Some(secs) = retry_after_secs {
+        if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&secs.to_string()) {
+            response
+                .headers_mut()
+                .insert(actix_web::http::header::RETRY_AFTER, value);
+        }
+    }
+    Ok(response)
 }
 
 pub async fn sign_out(

@@ -13,15 +13,23 @@ pub mod roles;
 pub mod setup;
 pub mod team;
 
+use std::net::IpAddr;
+
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 
 use crate::error::AppError;
 
-/// The address of the connected peer (not a forwarded header, which a client could forge).
+/// The client's address: the connected peer (not a forwarded header, which a client could forge).
+/// Every per-address limit and every address in the audit log comes from here.
+pub fn client_addr(req: &HttpRequest) -> Option<IpAddr> {
+    req.peer_addr().map(|addr| addr.ip())
+}
+
+/// [`client_addr`] as text, as the audit log records it.
 pub fn client_ip(req: &HttpRequest) -> Option<String> {
-    req.peer_addr().map(|addr| addr.ip().to_string())
+    client_addr(req).map(|ip| ip.to_string())
 }
 
 /// The browser's `User-Agent`, to tell a person's sessions apart on the Account page.
