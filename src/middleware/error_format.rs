@@ -102,12 +102,7 @@ fn json_response(err: &AppError) -> HttpResponse {
     if matches!(err, AppError::InvalidKey { .. } | AppError::Unauthenticated) {
         response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"latchkey\""));
     }
-    if let AppError::TooManyRequests {
-        retry_after_secs, ..
-    } = err
-    {
-        response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
-    }
+    err.add_retry_after(&mut response);
     response.json(err.to_json())
 }
 
