@@ -7,6 +7,15 @@
 //! second (two at most). Entries also expire after [`CACHE_TTL`]. Unknown public ids are cached as
 //! missing the same way, so a flood of invalid keys costs no more than valid ones.
 //!
+//! **During a database outage** the cache keeps answering: an entry past [`CACHE_TTL`] that cannot
+//! be reloaded because the database is unreachable is still served, until it is [`OUTAGE_GRACE`]
+//! old (counted from when it was read from the database). So no verdict served is ever older than
+//! five minutes, and a key checked within the minute before an outage keeps verifying for at least
+//! four minutes into it. Expiry is still checked against the clock at every request, and nothing
+//! is evicted because the version poll fails. Changes cannot be made while the database is down;
+//! only an instance cut off from a database that others still reach could serve a revoked key, and
+//! for [`OUTAGE_GRACE`] at most. A key not in the cache answers 503 during an outage.
+//!
 //! Verification never writes to the database: `last_used_at` is kept in memory and written in
 //! batches, at most once per key per minute, and once more at shutdown.
 
@@ -27,6 +36,8 @@ use crate::models::{api_key, permission, setting};
 
 /// How long a verified key stays cached when nothing changes.
 pub const CACHE_TTL: Duration = Duration::from_secs(60);
+/// The oldest cached verdict served when the database cannot be reached to reload it.
+pub const OUTAGE_GRACE: Duration = Duration::from_secs(5 * 60);
 /// How often each instance looks for changes made by other instances.
 pub const VERSION_POLL: Duration = Duration::from_secs(1);
 /// The most keys kept in the cache.
@@ -111,9 +122,29 @@ impl Verification {
     }
 }
 
+/// A cache entry and when it was read from the database.
+#[derive(Clone)]
+struct Cached {
+    entry: Arc<CachedKey>,
+    loaded: Instant,
+}
+
+impl Cached {
+    fn fresh(&self) -> bool {
+        self.loaded.elapsed() < CACHE_TTL
+    }
+
+    /// Still fit to serve when the database cannot be reached.
+    fn servable_during_outage(&self) -> bool {
+        self.loaded.elapsed() < OUTAGE_GRACE
+    }
+}
+
 pub struct KeyVerifier {
     db: Db,
-    cache: Cache<String, Arc<CachedKey>>,
+    /// Entries live [`OUTAGE_GRACE`]; past [`CACHE_TTL`] they are served only while the database is
+    /// unreachable.
+    cache: Cache<String, Cached>,
     /// The local generation the cache reflects (see [`Db::note_authz_change`]).
     seen_generation: AtomicU64,
     /// Bumped at every clear, so that a lookup that raced with a change is not cached.
@@ -136,7 +167,7 @@ impl KeyVerifier {
     pub fn new(db: Db) -> Arc<Self> {
         let cache = Cache::builder()
             .max_capacity(CACHE_CAPACITY)
-            .time_to_live(CACHE_TTL)
+            .time_to_live(OUTAGE_GRACE)
             .build();
         Arc::new(Self {
             seen_generation: AtomicU64::new(db.authz_generation()),
@@ -175,11 +206,11 @@ impl KeyVerifier {
         };
         let (cached, epoch) = self.cached(public_id);
         let entry = match cached {
-            Some(entry) => entry,
-            None => {
+            Some(cached) if cached.fresh() => cached.entry,
+            stale => {
                 let id = public_id.to_string();
-                let loaded = self.db.run(move |conn| load(conn, &id)).await?;
-                self.store(public_id, loaded, epoch)
+                let loaded = self.db.run(move |conn| load(conn, &id)).await;
+                self.stored_or_stale(public_id, loaded, stale, epoch)?
             }
         };
         Ok(self.evaluate(entry, secret, ip))
@@ -196,18 +227,38 @@ impl KeyVerifier {
         };
         let (cached, epoch) = self.cached(public_id);
         let entry = match cached {
-            Some(entry) => entry,
-            None => {
-                let mut conn = self.db.get()?;
-                let loaded = load(&mut conn, public_id)?;
-                self.store(public_id, loaded, epoch)
+            Some(cached) if cached.fresh() => cached.entry,
+            stale => {
+                let loaded = self
+                    .db
+                    .get()
+                    .and_then(|mut conn| load(&mut conn, public_id));
+                self.stored_or_stale(public_id, loaded, stale, epoch)?
             }
         };
         Ok(self.evaluate(entry, secret, ip))
     }
 
+    /// The entry just loaded (cached), or, when the database cannot be reached, the stale entry
+    /// while it is younger than [`OUTAGE_GRACE`].
+    fn stored_or_stale(
+        &self,
+        public_id: &str,
+        loaded: Result<CachedKey, AppError>,
+        stale: Option<Cached>,
+        epoch: u64,
+    ) -> Result<Arc<CachedKey>, AppError> {
+        match (loaded, stale) {
+            (Ok(loaded), _) => Ok(self.store(public_id, loaded, epoch)),
+            (Err(AppError::Unavailable(_)), Some(stale)) if stale.servable_during_outage() => {
+                Ok(stale.entry)
+            }
+            (Err(err), _) => Err(err),
+        }
+    }
+
     /// The cached entry, and the epoch to hand to [`Self::store`] after a lookup.
-    fn cached(&self, public_id: &str) -> (Option<Arc<CachedKey>>, u64) {
+    fn cached(&self, public_id: &str) -> (Option<Cached>, u64) {
         let generation = self.db.authz_generation();
         if self.seen_generation.load(Ordering::Acquire) != generation {
             // Cleared before the new generation is recorded: a request that finds it recorded
@@ -223,7 +274,11 @@ impl KeyVerifier {
     fn store(&self, public_id: &str, loaded: CachedKey, epoch: u64) -> Arc<CachedKey> {
         let entry = Arc::new(loaded);
         if self.epoch.load(Ordering::Acquire) == epoch {
-            self.cache.insert(public_id.to_string(), Arc::clone(&entry));
+            let cached = Cached {
+                entry: Arc::clone(&entry),
+                loaded: Instant::now(),
+            };
+            self.cache.insert(public_id.to_string(), cached);
             if self.epoch.load(Ordering::Acquire) != epoch {
                 self.cache.invalidate(public_id);
             }
@@ -289,6 +344,9 @@ impl KeyVerifier {
         self.cache.invalidate_all();
     }
 
+    /// Clears the cache when another instance changed what keys may do. While the database cannot
+    /// be reached this changes nothing (the cache is kept, see the module's documentation) and
+    /// logs nothing: the outage is logged once by the database layer.
     fn check_version(&self) {
         let current = match self
             .db
@@ -299,6 +357,7 @@ impl KeyVerifier {
             Ok(Err(err)) => {
                 return tracing::warn!(error = %err, "cannot read the authorization version")
             }
+            Err(AppError::Unavailable(_)) => return,
             Err(err) => {
                 return tracing::warn!(error = ?err, "cannot read the authorization version")
             }
@@ -374,7 +433,22 @@ impl KeyVerifier {
         match written {
             Ok(Ok(_)) => tracing::debug!(keys = due.len(), "recorded key use"),
             Ok(Err(err)) => tracing::warn!(error = %err, "cannot record key use"),
+            // The database is down (logged once elsewhere): keep the uses for the next flush.
+            Err(AppError::Unavailable(_)) => self.keep_for_next_flush(&due),
             Err(err) => tracing::warn!(error = ?err, "cannot record key use"),
+        }
+    }
+
+    /// Marks uses that could not be written as still to write, at the next flush.
+    fn keep_for_next_flush(&self, due: &[(String, LastUse)]) {
+        let Ok(mut uses) = self.last_used.lock() else {
+            return;
+        };
+        for (id, _) in due {
+            if let Some(entry) = uses.get_mut(id) {
+                entry.dirty = true;
+                entry.written = None;
+            }
         }
     }
 }
