@@ -130,8 +130,8 @@ struct Cached {
 }
 
 impl Cached {
-    fn fresh(&self) -> bool {
-        self.loaded.elapsed() < CACHE_TTL
+    fn fresh(&self, ttl: Duration) -> bool {
+        self.loaded.elapsed() < ttl
     }
 
     /// Still fit to serve when the database cannot be reached.
@@ -145,6 +145,8 @@ pub struct KeyVerifier {
     /// Entries live [`OUTAGE_GRACE`]; past [`CACHE_TTL`] they are served only while the database is
     /// unreachable.
     cache: Cache<String, Cached>,
+    /// [`CACHE_TTL`], shorter in tests.
+    fresh_for: Duration,
     /// The local generation the cache reflects (see [`Db::note_authz_change`]).
     seen_generation: AtomicU64,
     /// Bumped at every clear, so that a lookup that raced with a change is not cached.
@@ -165,6 +167,12 @@ struct LastUse {
 
 impl KeyVerifier {
     pub fn new(db: Db) -> Arc<Self> {
+        Self::with_cache_ttl(db, CACHE_TTL)
+    }
+
+    /// A verifier whose entries are fresh for `fresh_for` instead of [`CACHE_TTL`] (tests of what
+    /// happens past it); [`OUTAGE_GRACE`] is unchanged.
+    pub fn with_cache_ttl(db: Db, fresh_for: Duration) -> Arc<Self> {
         let cache = Cache::builder()
             .max_capacity(CACHE_CAPACITY)
             .time_to_live(OUTAGE_GRACE)
@@ -174,6 +182,7 @@ impl KeyVerifier {
             epoch: AtomicU64::new(0),
             db,
             cache,
+            fresh_for: fresh_for.min(OUTAGE_GRACE),
             seen_version: Mutex::new(None),
             last_used: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
@@ -206,7 +215,7 @@ impl KeyVerifier {
         };
         let (cached, epoch) = self.cached(public_id);
         let entry = match cached {
-            Some(cached) if cached.fresh() => cached.entry,
+            Some(cached) if cached.fresh(self.fresh_for) => cached.entry,
             stale => {
                 let id = public_id.to_string();
                 let loaded = self.db.run(move |conn| load(conn, &id)).await;
@@ -227,7 +236,7 @@ impl KeyVerifier {
         };
         let (cached, epoch) = self.cached(public_id);
         let entry = match cached {
-            Some(cached) if cached.fresh() => cached.entry,
+            Some(cached) if cached.fresh(self.fresh_for) => cached.entry,
             stale => {
                 let loaded = self
                     .db

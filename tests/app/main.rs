@@ -12,6 +12,7 @@ mod forward_auth;
 mod helpers;
 mod keys;
 mod openapi;
+mod outage;
 mod propagation;
 mod roles;
 mod security;
