@@ -176,7 +176,8 @@ impl ManageConnection for ConnectionManager {
                     tracing::error!(
                         backend = self.url.backend_name(),
                         database = %self.url.display(),
-                        error = %err.to_string().trim_end(),
+                        // libpq's message spans lines; the log keeps one line per event.
+                        error = %err.to_string().split_whitespace().collect::<Vec<_>>().join(" "),
                         "database unreachable: requests that need it answer 503 until it returns \
                          (logged once; cached key checks keep working)"
                     );

@@ -25,7 +25,7 @@ use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use reqwest::Response;
 use serde_json::{json, Value};
 
-use crate::helpers::{browser_like_client, ADMIN_EMAIL, PASSWORD};
+use crate::helpers::{browser_like_client, TestDatabase, ADMIN_EMAIL, PASSWORD};
 
 /// What "at once" means for an answer during an outage.
 const PROMPT: Duration = Duration::from_secs(1);
@@ -521,6 +521,43 @@ async fn during_an_outage_a_stale_cached_key_is_served_for_a_bounded_time_and_an
         db.is_unreachable(),
         "the database layer knows the database is down"
     );
+}
+
+/// All connections in use is load, not an outage: a request waits for one (up to 5 s) instead of
+/// answering 503 after the second an unreachable database takes to be refused. On the suite's
+/// database (SQLite or PostgreSQL).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_waits_for_a_busy_pool_rather_than_answering_503() {
+    let database = TestDatabase::create();
+    let url = database.url.clone();
+    let db = tokio::task::spawn_blocking(move || Db::open(&url, 1).expect("open the database"))
+        .await
+        .expect("join");
+    let (held, is_held) = tokio::sync::oneshot::channel();
+    let holder_db = db.clone();
+    // Another request holds the pool's only connection for a second and a half.
+    let holder = tokio::task::spawn_blocking(move || {
+        let conn = holder_db.get().expect("the pool's only connection");
+        let _ = held.send(());
+        std::thread::sleep(Duration::from_millis(1500));
+        drop(conn);
+    });
+    is_held.await.expect("the connection is held");
+    let started = Instant::now();
+    let answer = db
+        .run(|conn| latchkey::models::setting::ping(conn).map_err(AppError::from))
+        .await;
+    let waited = started.elapsed();
+    assert!(
+        answer.is_ok(),
+        "the request is served once the connection is free: {answer:?}"
+    );
+    assert!(
+        waited >= PROMPT,
+        "it waited for the busy connection ({waited:?})"
+    );
+    assert!(!db.is_unreachable());
+    holder.await.expect("join");
 }
 
 #[test]
