@@ -357,15 +357,10 @@ impl KeyVerifier {
     /// be reached this changes nothing (the cache is kept, see the module's documentation) and
     /// logs nothing: the outage is logged once by the database layer.
     fn check_version(&self) {
-        let current = match self
-            .db
-            .get()
-            .map(|mut conn| setting::get(&mut conn, setting::AUTHZ_VERSION))
-        {
-            Ok(Ok(value)) => value,
-            Ok(Err(err)) => {
-                return tracing::warn!(error = %err, "cannot read the authorization version")
-            }
+        let current = match self.db.get().and_then(|mut conn| {
+            setting::get(&mut conn, setting::AUTHZ_VERSION).map_err(AppError::from)
+        }) {
+            Ok(value) => value,
             Err(AppError::Unavailable(_)) => return,
             Err(err) => {
                 return tracing::warn!(error = ?err, "cannot read the authorization version")
@@ -431,17 +426,17 @@ impl KeyVerifier {
         if due.is_empty() {
             return;
         }
-        let written = self.db.get().map(|mut conn| {
+        let written = self.db.get().and_then(|mut conn| {
             due.iter()
                 .map(|(id, u)| {
                     let ip = u.ip.map(|ip| ip.to_string());
                     api_key::record_last_used(&mut conn, id, u.at, ip.as_deref())
                 })
                 .collect::<Result<Vec<()>, _>>()
+                .map_err(AppError::from)
         });
         match written {
-            Ok(Ok(_)) => tracing::debug!(keys = due.len(), "recorded key use"),
-            Ok(Err(err)) => tracing::warn!(error = %err, "cannot record key use"),
+            Ok(_) => tracing::debug!(keys = due.len(), "recorded key use"),
             // The database is down (logged once elsewhere): keep the uses for the next flush.
             Err(AppError::Unavailable(_)) => self.keep_for_next_flush(&due),
             Err(err) => tracing::warn!(error = ?err, "cannot record key use"),

@@ -92,8 +92,15 @@ async fn record_denial<B>(res: &ServiceResponse<B>, permission: &str) {
             .map_err(AppError::from)
         })
         .await;
-    if let Err(err) = outcome {
-        tracing::error!(error = ?err, "cannot record a denied attempt in the audit log");
+    match outcome {
+        Ok(_) => {}
+        // During a database outage (logged once by the database layer) nothing can be recorded.
+        Err(AppError::Unavailable(detail)) => {
+            tracing::debug!(error = %detail, "cannot record a denied attempt: database unavailable")
+        }
+        Err(err) => {
+            tracing::error!(error = ?err, "cannot record a denied attempt in the audit log")
+        }
     }
 }
 

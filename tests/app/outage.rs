@@ -286,6 +286,11 @@ fn latchkey_command(cluster: &Cluster) -> Command {
 
 /// Creates the first administrator and an Admin key with the command-line tools; returns the key.
 fn provision(cluster: &Cluster) -> String {
+    create_admin(cluster);
+    create_key(cluster, "gateway", &["--role", "Admin"])
+}
+
+fn create_admin(cluster: &Cluster) {
     let mut admin = latchkey_command(cluster)
         .args(["create-admin", "--email", ADMIN_EMAIL, "--password-stdin"])
         .stdin(Stdio::piped())
@@ -297,8 +302,13 @@ fn provision(cluster: &Cluster) -> String {
         admin.wait().expect("create-admin ends").success(),
         "create-admin succeeds"
     );
+}
+
+/// A key made by `latchkey create-key --name <name> <roles…>`.
+fn create_key(cluster: &Cluster, name: &str, roles: &[&str]) -> String {
     let key = latchkey_command(cluster)
-        .args(["create-key", "--name", "gateway", "--role", "Admin"])
+        .args(["create-key", "--name", name])
+        .args(roles)
         .output()
         .expect("run latchkey create-key");
     assert!(
@@ -344,6 +354,8 @@ async fn while_postgres_is_down_requests_answer_503_at_once_cached_keys_still_ve
         return;
     };
     let key = provision(&cluster);
+    // A key without roles: its refusals are audited, and cannot be while the database is down.
+    let powerless = create_key(&cluster, "reporting", &[]);
     let server = Server::start(&cluster).await;
     let api = reqwest::Client::new();
     let console = browser_like_client();
@@ -371,6 +383,8 @@ async fn while_postgres_is_down_requests_answer_503_at_once_cached_keys_still_ve
             .json(&json!({ "key": key, "permissions": ["roles.retrieve"] }))
     };
     assert_eq!(verify().send().await.expect("verify").status(), 200);
+    let refused = api.get(server.url("/api/v1/roles")).bearer_auth(&powerless);
+    assert_eq!(refused.send().await.expect("GET roles").status(), 403);
 
     cluster.stop_immediately();
 
@@ -431,6 +445,10 @@ async fn while_postgres_is_down_requests_answer_503_at_once_cached_keys_still_ve
             .get(server.url("/api/v1/auth/forward?permission=roles.retrieve"))
             .bearer_auth(&key);
         assert_eq!(forward.send().await.expect("forward auth").status(), 204);
+        // A cached key lacking the permission is still refused, without the audit write failing
+        // loudly.
+        let refused = api.get(server.url("/api/v1/roles")).bearer_auth(&powerless);
+        assert_eq!(refused.send().await.expect("GET roles").status(), 403);
     }
     // A key the cache has never seen cannot be checked: 503, not a refusal.
     let unknown = generate().full_key;
@@ -461,7 +479,7 @@ async fn while_postgres_is_down_requests_answer_503_at_once_cached_keys_still_ve
     }
 
     // One ERROR line when the outage began and one INFO line when it ended; the requests during it
-    // (about seventy) wrote no warning or error of their own.
+    // (about eighty) wrote no warning or error of their own.
     let logged = server.logged();
     let errors: Vec<&str> = logged.lines().filter(|l| l.contains("ERROR")).collect();
     assert_eq!(errors.len(), 1, "one ERROR line for the outage:\n{logged}");
