@@ -243,8 +243,6 @@ pub enum OpenError {
     },
     #[error("cannot apply the database migrations: {0}")]
     Migrate(String),
-    #[error("cannot build the connection pool: {0}")]
-    Pool(String),
 }
 
 /// The pool and the backend it talks to; cheap to clone.
