@@ -7,14 +7,15 @@
 //! second (two at most). Entries also expire after [`CACHE_TTL`]. Unknown public ids are cached as
 //! missing the same way, so a flood of invalid keys costs no more than valid ones.
 //!
-//! **During a database outage** the cache keeps answering: an entry past [`CACHE_TTL`] that cannot
-//! be reloaded because the database is unreachable is still served, until it is [`OUTAGE_GRACE`]
-//! old (counted from when it was read from the database). So no verdict served is ever older than
-//! five minutes, and a key checked within the minute before an outage keeps verifying for at least
-//! four minutes into it. Expiry is still checked against the clock at every request, and nothing
-//! is evicted because the version poll fails. Changes cannot be made while the database is down;
-//! only an instance cut off from a database that others still reach could serve a revoked key, and
-//! for [`OUTAGE_GRACE`] at most. A key not in the cache answers 503 during an outage.
+//! **During a database outage** the cache keeps answering: a key whose entry expired and cannot be
+//! reloaded because the database is unavailable is served from a second cache holding the same
+//! entries for [`OUTAGE_GRACE`] (counted from when they were read from the database). So no
+//! verdict served is ever older than five minutes, and a key checked within the minute before an
+//! outage keeps verifying for at least four minutes into it. Expiry is still checked against the
+//! clock at every request, and nothing is evicted because the version poll fails. Changes cannot be
+//! made while the database is down; only an instance cut off from a database that others still
+//! reach could serve a revoked key, for [`OUTAGE_GRACE`] at most. A key in neither cache answers
+//! 503 during an outage.
 //!
 //! Verification never writes to the database: `last_used_at` is kept in memory and written in
 //! batches, at most once per key per minute, and once more at shutdown.
@@ -122,31 +123,13 @@ impl Verification {
     }
 }
 
-/// A cache entry and when it was read from the database.
-#[derive(Clone)]
-struct Cached {
-    entry: Arc<CachedKey>,
-    loaded: Instant,
-}
-
-impl Cached {
-    fn fresh(&self, ttl: Duration) -> bool {
-        self.loaded.elapsed() < ttl
-    }
-
-    /// Still fit to serve when the database cannot be reached.
-    fn servable_during_outage(&self) -> bool {
-        self.loaded.elapsed() < OUTAGE_GRACE
-    }
-}
-
 pub struct KeyVerifier {
     db: Db,
-    /// Entries live [`OUTAGE_GRACE`]; past [`CACHE_TTL`] they are served only while the database is
-    /// unreachable.
-    cache: Cache<String, Cached>,
-    /// [`CACHE_TTL`], shorter in tests.
-    fresh_for: Duration,
+    cache: Cache<String, Arc<CachedKey>>,
+    /// The same entries, kept [`OUTAGE_GRACE`] and read only when a lookup finds the database
+    /// unavailable (so the hot path is the plain cache's, with no clock read of its own). Cleared
+    /// with the cache.
+    outage_cache: Cache<String, Arc<CachedKey>>,
     /// The local generation the cache reflects (see [`Db::note_authz_change`]).
     seen_generation: AtomicU64,
     /// Bumped at every clear, so that a lookup that raced with a change is not cached.
@@ -170,10 +153,14 @@ impl KeyVerifier {
         Self::with_cache_ttl(db, CACHE_TTL)
     }
 
-    /// A verifier whose entries are fresh for `fresh_for` instead of [`CACHE_TTL`] (tests of what
+    /// A verifier whose entries are fresh for `ttl` instead of [`CACHE_TTL`] (tests of what
     /// happens past it); [`OUTAGE_GRACE`] is unchanged.
-    pub fn with_cache_ttl(db: Db, fresh_for: Duration) -> Arc<Self> {
+    pub fn with_cache_ttl(db: Db, ttl: Duration) -> Arc<Self> {
         let cache = Cache::builder()
+            .max_capacity(CACHE_CAPACITY)
+            .time_to_live(ttl)
+            .build();
+        let outage_cache = Cache::builder()
             .max_capacity(CACHE_CAPACITY)
             .time_to_live(OUTAGE_GRACE)
             .build();
@@ -182,7 +169,7 @@ impl KeyVerifier {
             epoch: AtomicU64::new(0),
             db,
             cache,
-            fresh_for: fresh_for.min(OUTAGE_GRACE),
+            outage_cache,
             seen_version: Mutex::new(None),
             last_used: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
@@ -215,11 +202,11 @@ impl KeyVerifier {
         };
         let (cached, epoch) = self.cached(public_id);
         let entry = match cached {
-            Some(cached) if cached.fresh(self.fresh_for) => cached.entry,
-            stale => {
+            Some(entry) => entry,
+            None => {
                 let id = public_id.to_string();
                 let loaded = self.db.run(move |conn| load(conn, &id)).await;
-                self.stored_or_stale(public_id, loaded, stale, epoch)?
+                self.stored_or_kept(public_id, loaded, epoch)?
             }
         };
         Ok(self.evaluate(entry, secret, ip))
@@ -236,38 +223,38 @@ impl KeyVerifier {
         };
         let (cached, epoch) = self.cached(public_id);
         let entry = match cached {
-            Some(cached) if cached.fresh(self.fresh_for) => cached.entry,
-            stale => {
+            Some(entry) => entry,
+            None => {
                 let loaded = self
                     .db
                     .get()
                     .and_then(|mut conn| load(&mut conn, public_id));
-                self.stored_or_stale(public_id, loaded, stale, epoch)?
+                self.stored_or_kept(public_id, loaded, epoch)?
             }
         };
         Ok(self.evaluate(entry, secret, ip))
     }
 
-    /// The entry just loaded (cached), or, when the database cannot be reached, the stale entry
-    /// while it is younger than [`OUTAGE_GRACE`].
-    fn stored_or_stale(
+    /// The entry just loaded (cached), or, when the database is unavailable, the one kept for the
+    /// outage (read from the database less than [`OUTAGE_GRACE`] ago), if any.
+    fn stored_or_kept(
         &self,
         public_id: &str,
         loaded: Result<CachedKey, AppError>,
-        stale: Option<Cached>,
         epoch: u64,
     ) -> Result<Arc<CachedKey>, AppError> {
-        match (loaded, stale) {
-            (Ok(loaded), _) => Ok(self.store(public_id, loaded, epoch)),
-            (Err(AppError::Unavailable(_)), Some(stale)) if stale.servable_during_outage() => {
-                Ok(stale.entry)
-            }
-            (Err(err), _) => Err(err),
+        match loaded {
+            Ok(loaded) => Ok(self.store(public_id, loaded, epoch)),
+            Err(AppError::Unavailable(detail)) => self
+                .outage_cache
+                .get(public_id)
+                .ok_or(AppError::Unavailable(detail)),
+            Err(err) => Err(err),
         }
     }
 
     /// The cached entry, and the epoch to hand to [`Self::store`] after a lookup.
-    fn cached(&self, public_id: &str) -> (Option<Cached>, u64) {
+    fn cached(&self, public_id: &str) -> (Option<Arc<CachedKey>>, u64) {
         let generation = self.db.authz_generation();
         if self.seen_generation.load(Ordering::Acquire) != generation {
             // Cleared before the new generation is recorded: a request that finds it recorded
@@ -283,13 +270,12 @@ impl KeyVerifier {
     fn store(&self, public_id: &str, loaded: CachedKey, epoch: u64) -> Arc<CachedKey> {
         let entry = Arc::new(loaded);
         if self.epoch.load(Ordering::Acquire) == epoch {
-            let cached = Cached {
-                entry: Arc::clone(&entry),
-                loaded: Instant::now(),
-            };
-            self.cache.insert(public_id.to_string(), cached);
+            self.cache.insert(public_id.to_string(), Arc::clone(&entry));
+            self.outage_cache
+                .insert(public_id.to_string(), Arc::clone(&entry));
             if self.epoch.load(Ordering::Acquire) != epoch {
                 self.cache.invalidate(public_id);
+                self.outage_cache.invalidate(public_id);
             }
         }
         entry
@@ -351,6 +337,7 @@ impl KeyVerifier {
     pub fn invalidate_all(&self) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.cache.invalidate_all();
+        self.outage_cache.invalidate_all();
     }
 
     /// Clears the cache when another instance changed what keys may do. While the database cannot
