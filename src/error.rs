@@ -9,6 +9,10 @@ use serde::Serialize;
 
 use crate::auth::catalog;
 
+/// The `Retry-After` (seconds) of a 503 while the database is unavailable: Latchkey notices the
+/// database's return within about a second, so a client retrying after this finds it served.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("The page or object you asked for does not exist.")]
@@ -36,7 +40,8 @@ pub enum AppError {
     BadRequest(String),
     #[error("This request came from another site and was blocked to protect your account. Go back, reload the page and try again.")]
     CrossSiteRequest,
-    #[error("The database is not available right now. Try again in a moment.")]
+    /// The database cannot be reached (or no connection became free); the detail is for logs.
+    #[error("Latchkey cannot reach its database right now, so this could not be done. Try again in a few seconds.")]
     Unavailable(String),
     #[error("Something went wrong on our side. Try again; if it keeps happening, ask your operator to check the server log.")]
     Internal(String),
@@ -120,7 +125,7 @@ impl AppError {
             Self::TooManyRequests { .. } => "Too many attempts",
             Self::PayloadTooLarge { .. } => "Request too large",
             Self::CrossSiteRequest => "Request blocked",
-            Self::Unavailable(_) => "Temporarily unavailable",
+            Self::Unavailable(_) => "Database unavailable",
             Self::Internal(_) => "Something went wrong",
         }
     }
@@ -143,10 +148,30 @@ impl AppError {
         }
     }
 
+    /// Seconds a client should wait before retrying, sent as `Retry-After`.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Self::TooManyRequests {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            Self::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            _ => None,
+        }
+    }
+
+    /// Adds `Retry-After` to an answer of this error, when it has one.
+    pub fn add_retry_after(&self, response: &mut actix_web::HttpResponseBuilder) {
+        if let Some(secs) = self.retry_after_secs() {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, secs.to_string()));
+        }
+    }
+
     fn log(&self) {
         match self {
             Self::Internal(detail) => tracing::error!(error = %detail, "internal error"),
-            Self::Unavailable(detail) => tracing::error!(error = %detail, "database unavailable"),
+            // Not per request: the database layer logs an outage once when it starts and once when
+            // it ends (see `crate::db::health`), and a pool that stays exhausted at most every 10 s.
+            Self::Unavailable(detail) => tracing::debug!(error = %detail, "database unavailable"),
             _ => {}
         }
     }
@@ -182,6 +207,8 @@ struct ErrorPage<'a> {
     title: &'a str,
     message: String,
     permission: Option<&'a str>,
+    /// The database is unavailable: the page says it will work again by itself.
+    database_down: bool,
 }
 
 #[derive(Template)]
@@ -204,11 +231,15 @@ impl AppError {
             },
         };
         match fragment.render() {
-            Ok(html) => HttpResponse::build(self.status_code())
-                .insert_header(("HX-Retarget", "#flash-area"))
-                .insert_header(("HX-Reswap", "innerHTML"))
-                .content_type("text/html; charset=utf-8")
-                .body(html),
+            Ok(html) => {
+                let mut response = HttpResponse::build(self.status_code());
+                self.add_retry_after(&mut response);
+                response
+                    .insert_header(("HX-Retarget", "#flash-area"))
+                    .insert_header(("HX-Reswap", "innerHTML"))
+                    .content_type("text/html; charset=utf-8")
+                    .body(html)
+            }
             Err(_) => self.error_response(),
         }
     }
@@ -241,14 +272,10 @@ impl ResponseError for AppError {
                 Self::Forbidden { permission } => Some(permission),
                 _ => None,
             },
+            database_down: matches!(self, Self::Unavailable(_)),
         };
         let mut response = HttpResponse::build(status);
-        if let Self::TooManyRequests {
-            retry_after_secs, ..
-        } = self
-        {
-            response.insert_header(("Retry-After", retry_after_secs.to_string()));
-        }
+        self.add_retry_after(&mut response);
         match page.render() {
             Ok(html) => response.content_type("text/html; charset=utf-8").body(html),
             Err(e) => {
@@ -265,6 +292,12 @@ impl From<diesel::result::Error> for AppError {
     fn from(err: diesel::result::Error) -> Self {
         match err {
             diesel::result::Error::NotFound => Self::NotFound,
+            // The connection broke under the query (the database went away): a 503 like any other
+            // request during the outage, not a 500.
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ClosedConnection,
+                ref info,
+            ) => Self::Unavailable(format!("the connection closed: {}", info.message())),
             // PostgreSQL cannot store text holding a NUL character; SQLite can. Typed input that
             // reaches the database with one (a console form) is the caller's mistake, not a 500.
             diesel::result::Error::DatabaseError(_, ref info)

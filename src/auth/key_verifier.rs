@@ -7,6 +7,16 @@
 //! second (two at most). Entries also expire after [`CACHE_TTL`]. Unknown public ids are cached as
 //! missing the same way, so a flood of invalid keys costs no more than valid ones.
 //!
+//! **During a database outage** the cache keeps answering: a key whose entry expired and cannot be
+//! reloaded because the database is unavailable is served from a second cache holding the same
+//! entries for [`OUTAGE_GRACE`] (counted from when they were read from the database). So no
+//! verdict served is ever older than five minutes, and a key checked within the minute before an
+//! outage keeps verifying for at least four minutes into it. Expiry is still checked against the
+//! clock at every request, and nothing is evicted because the version poll fails. Changes cannot be
+//! made while the database is down; only an instance cut off from a database that others still
+//! reach could serve a revoked key, for [`OUTAGE_GRACE`] at most. A key in neither cache answers
+//! 503 during an outage.
+//!
 //! Verification never writes to the database: `last_used_at` is kept in memory and written in
 //! batches, at most once per key per minute, and once more at shutdown.
 //!
@@ -34,6 +44,8 @@ use crate::models::{api_key, permission, setting};
 
 /// How long a verified key stays cached when nothing changes.
 pub const CACHE_TTL: Duration = Duration::from_secs(60);
+/// The oldest cached verdict served when the database cannot be reached to reload it.
+pub const OUTAGE_GRACE: Duration = Duration::from_secs(5 * 60);
 /// How often each instance looks for changes made by other instances.
 pub const VERSION_POLL: Duration = Duration::from_secs(1);
 /// The most keys kept in the cache.
@@ -124,6 +136,10 @@ impl Verification {
 pub struct KeyVerifier {
     db: Db,
     cache: Cache<String, Arc<CachedKey>>,
+    /// The same entries, kept [`OUTAGE_GRACE`] and read only when a lookup finds the database
+    /// unavailable (so the hot path is the plain cache's, with no clock read of its own). Cleared
+    /// with the cache.
+    outage_cache: Cache<String, Arc<CachedKey>>,
     /// The local generation the cache reflects (see [`Db::note_authz_change`]).
     seen_generation: AtomicU64,
     /// Bumped at every clear, so that a lookup that raced with a change is not cached.
@@ -151,15 +167,26 @@ struct LastUse {
 
 impl KeyVerifier {
     pub fn new(db: Db) -> Arc<Self> {
+        Self::with_cache_ttl(db, CACHE_TTL)
+    }
+
+    /// A verifier whose entries are fresh for `ttl` instead of [`CACHE_TTL`] (tests of what
+    /// happens past it); [`OUTAGE_GRACE`] is unchanged.
+    pub fn with_cache_ttl(db: Db, ttl: Duration) -> Arc<Self> {
         let cache = Cache::builder()
             .max_capacity(CACHE_CAPACITY)
-            .time_to_live(CACHE_TTL)
+            .time_to_live(ttl)
+            .build();
+        let outage_cache = Cache::builder()
+            .max_capacity(CACHE_CAPACITY)
+            .time_to_live(OUTAGE_GRACE)
             .build();
         Arc::new(Self {
             seen_generation: AtomicU64::new(db.authz_generation()),
             epoch: AtomicU64::new(0),
             db,
             cache,
+            outage_cache,
             seen_version: Mutex::new(None),
             last_used: Mutex::new(HashMap::new()),
             failures: Cache::builder()
@@ -198,8 +225,8 @@ impl KeyVerifier {
             Some(entry) => entry,
             None => {
                 let id = public_id.to_string();
-                let loaded = self.db.run(move |conn| load(conn, &id)).await?;
-                self.store(public_id, loaded, epoch)
+                let loaded = self.db.run(move |conn| load(conn, &id)).await;
+                self.stored_or_kept(public_id, loaded, epoch)?
             }
         };
         Ok(self.evaluate(entry, secret, ip))
@@ -218,12 +245,32 @@ impl KeyVerifier {
         let entry = match cached {
             Some(entry) => entry,
             None => {
-                let mut conn = self.db.get()?;
-                let loaded = load(&mut conn, public_id)?;
-                self.store(public_id, loaded, epoch)
+                let loaded = self
+                    .db
+                    .get()
+                    .and_then(|mut conn| load(&mut conn, public_id));
+                self.stored_or_kept(public_id, loaded, epoch)?
             }
         };
         Ok(self.evaluate(entry, secret, ip))
+    }
+
+    /// The entry just loaded (cached), or, when the database is unavailable, the one kept for the
+    /// outage (read from the database less than [`OUTAGE_GRACE`] ago), if any.
+    fn stored_or_kept(
+        &self,
+        public_id: &str,
+        loaded: Result<CachedKey, AppError>,
+        epoch: u64,
+    ) -> Result<Arc<CachedKey>, AppError> {
+        match loaded {
+            Ok(loaded) => Ok(self.store(public_id, loaded, epoch)),
+            Err(AppError::Unavailable(detail)) => self
+                .outage_cache
+                .get(public_id)
+                .ok_or(AppError::Unavailable(detail)),
+            Err(err) => Err(err),
+        }
     }
 
     /// The cached entry, and the epoch to hand to [`Self::store`] after a lookup.
@@ -244,8 +291,11 @@ impl KeyVerifier {
         let entry = Arc::new(loaded);
         if self.epoch.load(Ordering::Acquire) == epoch {
             self.cache.insert(public_id.to_string(), Arc::clone(&entry));
+            self.outage_cache
+                .insert(public_id.to_string(), Arc::clone(&entry));
             if self.epoch.load(Ordering::Acquire) != epoch {
                 self.cache.invalidate(public_id);
+                self.outage_cache.invalidate(public_id);
             }
         }
         entry
@@ -322,18 +372,18 @@ impl KeyVerifier {
     pub fn invalidate_all(&self) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.cache.invalidate_all();
+        self.outage_cache.invalidate_all();
     }
 
+    /// Clears the cache when another instance changed what keys may do. While the database cannot
+    /// be reached this changes nothing (the cache is kept, see the module's documentation) and
+    /// logs nothing: the outage is logged once by the database layer.
     fn check_version(&self) {
-        let current = match self
-            .db
-            .get()
-            .map(|mut conn| setting::get(&mut conn, setting::AUTHZ_VERSION))
-        {
-            Ok(Ok(value)) => value,
-            Ok(Err(err)) => {
-                return tracing::warn!(error = %err, "cannot read the authorization version")
-            }
+        let current = match self.db.get().and_then(|mut conn| {
+            setting::get(&mut conn, setting::AUTHZ_VERSION).map_err(AppError::from)
+        }) {
+            Ok(value) => value,
+            Err(AppError::Unavailable(_)) => return,
             Err(err) => {
                 return tracing::warn!(error = ?err, "cannot read the authorization version")
             }
@@ -398,18 +448,33 @@ impl KeyVerifier {
         if due.is_empty() {
             return;
         }
-        let written = self.db.get().map(|mut conn| {
+        let written = self.db.get().and_then(|mut conn| {
             due.iter()
                 .map(|(id, u)| {
                     let ip = u.ip.map(|ip| ip.to_string());
                     api_key::record_last_used(&mut conn, id, u.at, ip.as_deref())
                 })
                 .collect::<Result<Vec<()>, _>>()
+                .map_err(AppError::from)
         });
         match written {
-            Ok(Ok(_)) => tracing::debug!(keys = due.len(), "recorded key use"),
-            Ok(Err(err)) => tracing::warn!(error = %err, "cannot record key use"),
+            Ok(_) => tracing::debug!(keys = due.len(), "recorded key use"),
+            // The database is down (logged once elsewhere): keep the uses for the next flush.
+            Err(AppError::Unavailable(_)) => self.keep_for_next_flush(&due),
             Err(err) => tracing::warn!(error = ?err, "cannot record key use"),
+        }
+    }
+
+    /// Marks uses that could not be written as still to write, at the next flush.
+    fn keep_for_next_flush(&self, due: &[(String, LastUse)]) {
+        let Ok(mut uses) = self.last_used.lock() else {
+            return;
+        };
+        for (id, _) in due {
+            if let Some(entry) = uses.get_mut(id) {
+                entry.dirty = true;
+                entry.written = None;
+            }
         }
     }
 }

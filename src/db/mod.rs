@@ -1,20 +1,40 @@
 //! The database layer: one diesel `MultiConnection` over SQLite and PostgreSQL, an r2d2 pool whose
 //! manager picks the backend from the URL scheme (so a bad URL fails with the database's own message),
 //! and migrations embedded per backend.
+//!
+//! When the database cannot be reached, requests answer 503 within a fraction of a second instead
+//! of waiting out the pool (see [`health`] and [`Db::run`]); a pool whose connections are all busy
+//! still makes requests wait up to [`POOL_WAIT`], as a busy database is not an outage.
 
+pub mod health;
 pub mod schema;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::r2d2::{ManageConnection, Pool, PooledConnection};
+use diesel::r2d2::{HandleError, ManageConnection, Pool, PooledConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::AppError;
+use health::{Health, Transition};
+
+/// How long a request waits for a free connection while the database is reachable (every pooled
+/// connection in use). Unchanged from before: a busy pool is not an outage.
+pub const POOL_WAIT: Duration = Duration::from_secs(5);
+/// The wait for a connection is taken in slices this long, so that a request notices within one
+/// slice that the database became unreachable while it waited.
+const WAIT_SLICE: Duration = Duration::from_millis(100);
+/// The pool's own timeout. Its background reconnection attempts are spaced by at most half of it,
+/// so the database's return is noticed within about half a second.
+const POOL_CONNECTION_TIMEOUT: Duration = Duration::from_secs(1);
+/// libpq's `connect_timeout` (whole seconds; 2 is its minimum) added to a PostgreSQL URL that sets
+/// none, so that a database host that drops packets fails an attempt in 2 s rather than the
+/// system's TCP timeout (minutes).
+const PG_CONNECT_TIMEOUT_SECS: u32 = 2;
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
@@ -90,19 +110,38 @@ fn redact(raw: &str) -> String {
 
 /// Opens connections for the pool, choosing the backend by URL rather than letting
 /// `MultiConnection::establish` try each one and discard the errors.
+///
+/// The pool's attempts (through [`ManageConnection`]) are reported to [`Health`], which logs the
+/// start and the end of an outage once each.
 #[derive(Debug, Clone)]
 pub struct ConnectionManager {
     url: DatabaseUrl,
+    /// The PostgreSQL URL libpq is given: `url` with a `connect_timeout` when it sets none.
+    pg_url: Option<String>,
+    health: Arc<Health>,
 }
 
 impl ConnectionManager {
     pub fn new(url: DatabaseUrl) -> Self {
-        Self { url }
+        let pg_url = match &url {
+            DatabaseUrl::Postgres(raw) => Some(with_connect_timeout(
+                raw,
+                std::env::var_os("PGCONNECT_TIMEOUT").is_some(),
+            )),
+            DatabaseUrl::Sqlite(_) => None,
+        };
+        Self {
+            url,
+            pg_url,
+            health: Arc::new(Health::new()),
+        }
     }
 
     pub fn connect(&self) -> Result<DbConnection, ConnectionError> {
         match &self.url {
-            DatabaseUrl::Postgres(url) => Ok(DbConnection::Postgres(PgConnection::establish(url)?)),
+            DatabaseUrl::Postgres(url) => Ok(DbConnection::Postgres(PgConnection::establish(
+                self.pg_url.as_deref().unwrap_or(url),
+            )?)),
             DatabaseUrl::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
                 // synchronous = FULL: a commit is on disk (the WAL fsynced) before it is
@@ -125,7 +164,31 @@ impl ManageConnection for ConnectionManager {
     type Error = ConnectionError;
 
     fn connect(&self) -> Result<DbConnection, ConnectionError> {
-        ConnectionManager::connect(self)
+        let outcome = ConnectionManager::connect(self);
+        match &outcome {
+            Ok(_) => {
+                if let Transition::CameBack(after) = self.health.connected() {
+                    tracing::info!(
+                        backend = self.url.backend_name(),
+                        outage_secs = format!("{:.1}", after.as_secs_f64()),
+                        "database reachable again: requests are served normally"
+                    );
+                }
+            }
+            Err(err) => {
+                if self.health.connect_failed() == Transition::WentDown {
+                    tracing::error!(
+                        backend = self.url.backend_name(),
+                        database = %self.url.display(),
+                        // libpq's message spans lines; the log keeps one line per event.
+                        error = %err.to_string().split_whitespace().collect::<Vec<_>>().join(" "),
+                        "database unreachable: requests that need it answer 503 until it returns \
+                         (logged once; cached key checks keep working)"
+                    );
+                }
+            }
+        }
+        outcome
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectionError> {
@@ -136,6 +199,31 @@ impl ManageConnection for ConnectionManager {
     fn has_broken(&self, _conn: &mut DbConnection) -> bool {
         false
     }
+}
+
+/// The pool reports every failed attempt and failed check here; the outage itself is logged once by
+/// [`ManageConnection::connect`], so these are debug lines only (r2d2's default logs each at ERROR,
+/// twice a second during an outage).
+#[derive(Debug)]
+struct QuietErrors;
+
+impl HandleError<ConnectionError> for QuietErrors {
+    fn handle_error(&self, error: ConnectionError) {
+        tracing::debug!(error = %error, "database connection attempt or check failed");
+    }
+}
+
+/// `url` with `connect_timeout=2` added unless it (or `PGCONNECT_TIMEOUT`) sets one.
+fn with_connect_timeout(url: &str, env_sets_one: bool) -> String {
+    let query = url.split_once('?').map_or("", |(_, query)| query);
+    let has_one = query
+        .split('&')
+        .any(|pair| pair.split('=').next() == Some("connect_timeout"));
+    if has_one || env_sets_one {
+        return url.to_string();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}connect_timeout={PG_CONNECT_TIMEOUT_SECS}")
 }
 
 pub type DbPool = Pool<ConnectionManager>;
@@ -159,8 +247,6 @@ pub enum OpenError {
     },
     #[error("cannot apply the database migrations: {0}")]
     Migrate(String),
-    #[error("cannot build the connection pool: {0}")]
-    Pool(String),
 }
 
 /// The pool and the backend it talks to; cheap to clone.
@@ -168,6 +254,7 @@ pub enum OpenError {
 pub struct Db {
     pool: DbPool,
     url: DatabaseUrl,
+    health: Arc<Health>,
     authz_generation: Arc<AtomicU64>,
 }
 
@@ -187,17 +274,26 @@ impl Db {
         })?;
         run_migrations(&mut first).map_err(OpenError::Migrate)?;
         drop(first);
+        let health = Arc::clone(&manager.health);
         let pool = Pool::builder()
             .max_size(max_size.max(1))
             .min_idle(Some(1))
-            .connection_timeout(Duration::from_secs(5))
-            .build(manager)
-            .map_err(|e| OpenError::Pool(e.to_string()))?;
+            .connection_timeout(POOL_CONNECTION_TIMEOUT)
+            .error_handler(Box::new(QuietErrors))
+            // The database was just reached above: the pool opens its first connection in the
+            // background instead of failing the start when that takes longer than its timeout.
+            .build_unchecked(manager);
         Ok(Self {
             pool,
             url,
+            health,
             authz_generation: Arc::new(AtomicU64::new(0)),
         })
+    }
+
+    /// True while the database cannot be reached (the latest connection attempt failed).
+    pub fn is_unreachable(&self) -> bool {
+        self.health.is_down()
     }
 
     pub fn url(&self) -> &DatabaseUrl {
@@ -217,27 +313,74 @@ impl Db {
 
     /// A pooled connection for blocking code (CLI commands, tests); request handlers use [`Db::run`].
     pub fn get(&self) -> Result<PooledDb, AppError> {
-        self.pool
-            .get()
-            .map_err(|e| AppError::Unavailable(e.to_string()))
+        checkout(&self.pool, &self.health)
     }
 
     /// Runs blocking database work on the blocking thread pool, off the async workers.
+    ///
+    /// During an outage it fails at once with [`AppError::Unavailable`], without taking a
+    /// blocking thread.
     pub async fn run<T, E, F>(&self, work: F) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<AppError> + Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     {
+        if let Some(refusal) = fail_fast(&self.pool, &self.health) {
+            return Err(refusal.into());
+        }
         let pool = self.pool.clone();
+        let health = Arc::clone(&self.health);
         actix_web::rt::task::spawn_blocking(move || {
-            let mut conn = pool
-                .get()
-                .map_err(|e| AppError::Unavailable(e.to_string()))?;
+            let mut conn = checkout(&pool, &health)?;
             work(&mut conn)
         })
         .await
         .map_err(|e| AppError::Internal(format!("database task failed: {e}")))?
+    }
+}
+
+/// The refusal while the database is known to be unreachable and the pool holds no connection
+/// that might still work (an attempt failed under [`health::FAIL_FAST_FOR`] ago).
+fn fail_fast(pool: &DbPool, health: &Health) -> Option<AppError> {
+    (health.failing_fast() && pool.state().connections == 0).then(unreachable)
+}
+
+fn unreachable() -> AppError {
+    AppError::Unavailable("the database cannot be reached".into())
+}
+
+/// A connection from the pool. While the database is reachable this waits up to [`POOL_WAIT`] for
+/// one to be free; once connection attempts fail and the pool holds none, it gives up within one
+/// [`WAIT_SLICE`].
+fn checkout(pool: &DbPool, health: &Health) -> Result<PooledDb, AppError> {
+    if let Some(refusal) = fail_fast(pool, health) {
+        return Err(refusal);
+    }
+    let started = Instant::now();
+    loop {
+        match pool.get_timeout(WAIT_SLICE) {
+            Ok(conn) => return Ok(conn),
+            Err(err) => {
+                if health.is_down() && pool.state().connections == 0 {
+                    return Err(unreachable());
+                }
+                if started.elapsed() >= POOL_WAIT {
+                    if health.should_log_exhaustion() {
+                        tracing::warn!(
+                            error = %err,
+                            wait_secs = POOL_WAIT.as_secs(),
+                            "every database connection stayed in use: answering 503 \
+                             (raise LATCHKEY_DB_POOL_SIZE if this repeats; logged at most every 10 s)"
+                        );
+                    }
+                    return Err(AppError::Unavailable(format!(
+                        "no database connection became free within {} s",
+                        POOL_WAIT.as_secs()
+                    )));
+                }
+            }
+        }
     }
 }
 

@@ -99,8 +99,15 @@ async fn record_denial<B>(res: &ServiceResponse<B>, permission: &str) {
             .map_err(AppError::from)
         })
         .await;
-    if let Err(err) = outcome {
-        tracing::error!(error = ?err, "cannot record a denied attempt in the audit log");
+    match outcome {
+        Ok(_) => {}
+        // During a database outage (logged once by the database layer) nothing can be recorded.
+        Err(AppError::Unavailable(detail)) => {
+            tracing::debug!(error = %detail, "cannot record a denied attempt: database unavailable")
+        }
+        Err(err) => {
+            tracing::error!(error = ?err, "cannot record a denied attempt in the audit log")
+        }
     }
 }
 
@@ -109,12 +116,7 @@ fn json_response(err: &AppError) -> HttpResponse {
     if matches!(err, AppError::InvalidKey { .. } | AppError::Unauthenticated) {
         response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"latchkey\""));
     }
-    if let AppError::TooManyRequests {
-        retry_after_secs, ..
-    } = err
-    {
-        response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
-    }
+    err.add_retry_after(&mut response);
     response.json(err.to_json())
 }
 

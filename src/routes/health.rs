@@ -1,9 +1,10 @@
 //! Liveness and readiness for orchestrators and load balancers.
 
+use actix_web::http::header::RETRY_AFTER;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use crate::error::AppError;
+use crate::error::{AppError, UNAVAILABLE_RETRY_AFTER_SECS};
 use crate::models::setting;
 use crate::startup::AppState;
 
@@ -12,7 +13,9 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// The database answers and holds Latchkey's schema; 503 otherwise.
+/// The database answers and holds Latchkey's schema; 503 (with `Retry-After`) otherwise, within a
+/// fraction of a second during an outage. An outage is logged once by the database layer, not at
+/// every probe.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let answer = state
         .db
@@ -21,8 +24,11 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     match answer {
         Ok(_) => HttpResponse::Ok().json(json!({ "status": "ready" })),
         Err(err) => {
-            tracing::warn!(error = ?err, "readiness check failed");
+            if !matches!(err, AppError::Unavailable(_)) {
+                tracing::warn!(error = ?err, "readiness check failed");
+            }
             HttpResponse::ServiceUnavailable()
+                .insert_header((RETRY_AFTER, UNAVAILABLE_RETRY_AFTER_SECS.to_string()))
                 .json(json!({ "status": "unavailable", "reason": err.to_string() }))
         }
     }

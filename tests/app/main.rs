@@ -15,6 +15,7 @@ mod helpers;
 mod keys;
 mod limits;
 mod openapi;
+mod outage;
 mod propagation;
 mod rank;
 mod roles;

@@ -324,10 +324,10 @@ error_responses! {
         &[("Retry-After", "Seconds to wait before retrying.")],
     );
     Unavailable => error_response(
-        "The database is not available right now; try again in a moment.",
+        "The database cannot be reached right now (or no connection became free); nothing was changed. Retry after `Retry-After` seconds. Key checks answered from the verification cache keep working during an outage.",
         &["UNAVAILABLE"],
         None,
-        &[],
+        &[("Retry-After", "Seconds to wait before retrying.")],
     );
 }
 
