@@ -210,7 +210,13 @@ impl SessionStore for DbSessionStore {
                 // whatever needs the signed-in user answers "the database is unavailable" (503)
                 // instead of an opaque 500, without signing the person out. Nothing is written
                 // back for this state (see `update`).
-                tracing::warn!(error = ?err, "cannot load the session");
+                // An outage is logged once by the database layer, not once per page.
+                match err {
+                    AppError::Unavailable(_) => {
+                        tracing::debug!(error = ?err, "cannot load the session")
+                    }
+                    _ => tracing::warn!(error = ?err, "cannot load the session"),
+                }
                 Ok(Some(HashMap::from([(
                     STORE_UNAVAILABLE.to_string(),
                     "true".to_string(),
