@@ -12,6 +12,7 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
+use crate::auth::client_address::TrustedProxies;
 use crate::auth::key_verifier::KeyVerifier;
 use crate::auth::token;
 use crate::config::Settings;
@@ -101,6 +102,7 @@ impl Application {
         let secure_cookies = base_url.starts_with("https://");
         let keys = KeyVerifier::new(db.clone());
         keys.start_background(Duration::from_secs(settings.last_used_flush_secs.max(1)));
+        let trusted_proxies = TrustedProxies::new(settings.trusted_proxies.clone());
         let state = web::Data::new(AppState {
             db: db.clone(),
             keys: Arc::clone(&keys),
@@ -125,6 +127,7 @@ impl Application {
                     .build();
             App::new()
                 .app_data(state.clone())
+                .app_data(trusted_proxies.clone())
                 .app_data(routes::form_config())
                 .app_data(routes::api::json_config())
                 .app_data(routes::api::query_config())

@@ -2,10 +2,12 @@
 
 pub mod api_key;
 pub mod catalog;
+pub mod client_address;
 pub mod key_verifier;
 pub mod password;
 pub mod principal;
 pub mod session;
 pub mod token;
 
+pub use client_address::client_address;
 pub use principal::{PermissionSet, Principal, PrincipalKind};

@@ -97,6 +97,7 @@ pub fn settings_for(database_url: &str) -> Settings {
         workers: Some(1),
         last_used_flush_secs: 1,
         log: "warn".into(),
+        trusted_proxies: Vec::new(),
     }
 }
 

@@ -76,7 +76,7 @@ pub async fn verify(
     state: web::Data<AppState>,
     body: ApiJson<VerifyRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let ip = req.peer_addr().map(|a| a.ip());
+    let ip = crate::auth::client_address(&req);
     state.keys.check_rate(ip)?;
     let body = body.into_inner();
     let verification = state.keys.verify(&body.key, ip).await?;
@@ -158,7 +158,7 @@ pub async fn forward(
     query: web::Query<ForwardQuery>,
 ) -> Result<HttpResponse, AppError> {
     let presented = presented_key(req.headers()).ok_or(AppError::InvalidKey { code: "MISSING" })?;
-    let ip = req.peer_addr().map(|a| a.ip());
+    let ip = crate::auth::client_address(&req);
     let verification = state.keys.verify(presented, ip).await?;
     let record = verification.record().ok_or(AppError::InvalidKey {
         code: verification.refusal_code(),

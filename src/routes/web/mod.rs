@@ -19,9 +19,10 @@ use askama::Template;
 
 use crate::error::AppError;
 
-/// The address of the connected peer (not a forwarded header, which a client could forge).
+/// The client's address, as text for the audit log ([`crate::auth::client_address`]: the peer, or
+/// what a trusted proxy says).
 pub fn client_ip(req: &HttpRequest) -> Option<String> {
-    req.peer_addr().map(|addr| addr.ip().to_string())
+    crate::auth::client_address(req).map(|ip| ip.to_string())
 }
 
 /// A redirect after a successful form post (Post/Redirect/Get).
@@ -31,12 +32,28 @@ pub fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
-/// A local path to return to after sign-in; anything else (another site, `//host`) becomes `/`.
+/// The origin `next` paths are resolved against. Any fixed origin does: what matters is only whether
+/// the resolved URL is still on it, and then only its path and query are kept.
+const RETURN_BASE: &str = "http://latchkey.invalid/";
+
+/// A local path to return to after sign-in; anything else becomes `/`.
+///
+/// `next` is resolved as a browser would resolve it against the console's own origin (the WHATWG URL
+/// rules: tabs and newlines dropped, `\` read as `/`, `//host` naming another host), and kept only when
+/// the result is on that origin. What is returned is the normalised, percent-encoded path and query,
+/// so it never holds a control character (a `Location` header cannot carry one).
 pub fn safe_return_path(next: Option<&str>) -> String {
-    match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
-            path.to_string()
-        }
+    let Some(next) = next.filter(|n| n.starts_with('/')) else {
+        return "/".to_string();
+    };
+    let Ok(base) = url::Url::parse(RETURN_BASE) else {
+        return "/".to_string();
+    };
+    match base.join(next) {
+        Ok(resolved) if resolved.origin() == base.origin() => match resolved.query() {
+            Some(query) => format!("{}?{query}", resolved.path()),
+            None => resolved.path().to_string(),
+        },
         _ => "/".to_string(),
     }
 }
