@@ -30,6 +30,9 @@ pub enum AppError {
         message: String,
         retry_after_secs: u64,
     },
+    /// The address exists but does not answer this method; `allow` lists those it does (`GET, HEAD`).
+    #[error("This address does not answer that method. It answers {allow}.")]
+    MethodNotAllowed { allow: String },
     #[error("The request is too large: the limit is {limit_kib} KiB.")]
     PayloadTooLarge { limit_kib: usize },
     #[error("{0}")]
@@ -101,6 +104,7 @@ impl AppError {
             Self::Validation { .. } => "VALIDATION_FAILED",
             Self::Conflict(_) => "CONFLICT",
             Self::TooManyRequests { .. } => "RATE_LIMITED",
+            Self::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
             Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             Self::BadRequest(_) => "BAD_REQUEST",
             Self::CrossSiteRequest => "CROSS_SITE_REQUEST",
@@ -118,6 +122,7 @@ impl AppError {
             Self::Validation { .. } | Self::BadRequest(_) => "Please check your input",
             Self::Conflict(_) => "Already changed",
             Self::TooManyRequests { .. } => "Too many attempts",
+            Self::MethodNotAllowed { .. } => "Method not allowed",
             Self::PayloadTooLarge { .. } => "Request too large",
             Self::CrossSiteRequest => "Request blocked",
             Self::Unavailable(_) => "Temporarily unavailable",
@@ -223,6 +228,7 @@ impl ResponseError for AppError {
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -248,6 +254,9 @@ impl ResponseError for AppError {
         } = self
         {
             response.insert_header(("Retry-After", retry_after_secs.to_string()));
+        }
+        if let Self::MethodNotAllowed { allow } = self {
+            response.insert_header((actix_web::http::header::ALLOW, allow.as_str()));
         }
         match page.render() {
             Ok(html) => response.content_type("text/html; charset=utf-8").body(html),

@@ -108,6 +108,9 @@ fn json_response(err: &AppError) -> HttpResponse {
     {
         response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
     }
+    if let AppError::MethodNotAllowed { allow } = err {
+        response.insert_header((header::ALLOW, allow.as_str()));
+    }
     response.json(err.to_json())
 }
 

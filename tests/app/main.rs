@@ -10,6 +10,7 @@ mod catalog;
 mod database;
 mod forward_auth;
 mod helpers;
+mod http;
 mod keys;
 mod openapi;
 mod propagation;
