@@ -25,6 +25,9 @@ pub enum AppError {
     Validation { field: String, message: String },
     #[error("{0}")]
     Conflict(String),
+    /// A field at odds with the current state (a name taken, a reference to something absent).
+    #[error("{message}")]
+    FieldConflict { field: String, message: String },
     #[error("{message}")]
     TooManyRequests {
         message: String,
@@ -102,7 +105,7 @@ impl AppError {
             Self::InvalidKey { code } => code,
             Self::Forbidden { .. } => "INSUFFICIENT_PERMISSIONS",
             Self::Validation { .. } => "VALIDATION_FAILED",
-            Self::Conflict(_) => "CONFLICT",
+            Self::Conflict(_) | Self::FieldConflict { .. } => "CONFLICT",
             Self::TooManyRequests { .. } => "RATE_LIMITED",
             Self::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
             Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
@@ -120,7 +123,7 @@ impl AppError {
             Self::InvalidKey { .. } => "API key refused",
             Self::Forbidden { .. } => "Permission needed",
             Self::Validation { .. } | Self::BadRequest(_) => "Please check your input",
-            Self::Conflict(_) => "Already changed",
+            Self::Conflict(_) | Self::FieldConflict { .. } => "Already changed",
             Self::TooManyRequests { .. } => "Too many attempts",
             Self::MethodNotAllowed { .. } => "Method not allowed",
             Self::PayloadTooLarge { .. } => "Request too large",
@@ -137,7 +140,9 @@ impl AppError {
                 code: self.code(),
                 message: self.to_string(),
                 field: match self {
-                    Self::Validation { field, .. } => Some(field.clone()),
+                    Self::Validation { field, .. } | Self::FieldConflict { field, .. } => {
+                        Some(field.clone())
+                    }
                     _ => None,
                 },
                 required: match self {
@@ -226,7 +231,7 @@ impl ResponseError for AppError {
             Self::Unauthenticated | Self::InvalidKey { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden { .. } | Self::CrossSiteRequest => StatusCode::FORBIDDEN,
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::FieldConflict { .. } => StatusCode::CONFLICT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,

@@ -172,6 +172,34 @@ async fn without_a_public_url_only_the_bound_origin_may_post_forms() {
     );
 }
 
+#[tokio::test]
+async fn a_forwarded_host_does_not_change_the_links_the_console_hands_out() {
+    let app = spawn_app().await;
+    app.signed_in_admin().await;
+    let response = app
+        .post_form(
+            "/team/invite",
+            &[("email", "new@example.com"), ("display_name", "New Person")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let link_page = app
+        .client
+        .get(app.url(&location(&response)))
+        .header("x-forwarded-host", "evil.example")
+        .header("x-forwarded-proto", "https")
+        .header("forwarded", "host=evil.example;proto=https")
+        .send()
+        .await
+        .expect("GET the link page");
+    let page = body(link_page).await;
+    assert!(
+        page.contains(&format!("{}/set-password?token=", app.address)),
+        "{page}"
+    );
+    assert!(!page.contains("evil.example"), "{page}");
+}
+
 /// The addresses the audit log recorded for failed sign-ins, oldest first.
 async fn failed_sign_in_addresses(app: &TestApp) -> Vec<Option<String>> {
     app.with_db(|conn| {

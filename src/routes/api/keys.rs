@@ -195,6 +195,7 @@ fn expiry(field_value: Option<&str>) -> Result<Expiry, AppError> {
     request_body = NewKey,
     responses(
         (status = 201, description = "The key was created; `secret` is shown this once.", body = CreatedKeyOut),
+        (status = 409, response = Conflict),
     )
 )]
 pub async fn create(

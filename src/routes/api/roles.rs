@@ -116,6 +116,7 @@ pub struct NewRole {
     request_body = NewRole,
     responses(
         (status = 201, description = "The role was created.", body = RoleOut),
+        (status = 409, response = Conflict),
     )
 )]
 pub async fn create(

@@ -69,9 +69,16 @@ pub fn render(page: impl Template, status: StatusCode) -> Result<HttpResponse, A
 pub fn public_origin(req: &HttpRequest, configured: Option<&str>) -> String {
     match configured {
         Some(origin) => origin.to_string(),
+        // The Host the browser sent (never `X-Forwarded-Host` / `Forwarded`, which anyone can send);
+        // plain http, since the console does not terminate TLS itself.
         None => {
-            let info = req.connection_info();
-            format!("{}://{}", info.scheme(), info.host())
+            let host = req
+                .headers()
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+                .unwrap_or_else(|| req.app_config().local_addr().to_string());
+            format!("http://{host}")
         }
     }
 }
@@ -93,5 +100,44 @@ impl PageWindow {
             pages,
             offset: (page - 1) * size,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_return_path;
+
+    fn path(next: &str) -> String {
+        safe_return_path(Some(next))
+    }
+
+    #[test]
+    fn paths_a_browser_reads_as_another_site_go_home() {
+        for next in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            "/\\evil.example",
+            "/\t\\evil.example",
+            "//evil.example",
+            "///evil.example",
+            "\t//evil.example",
+            "https://evil.example/",
+            "javascript:alert(1)",
+            "",
+        ] {
+            assert_eq!(path(next), "/", "{next:?}");
+        }
+        assert_eq!(safe_return_path(None), "/");
+    }
+
+    #[test]
+    fn local_paths_come_back_normalised_and_without_control_characters() {
+        assert_eq!(path("/roles?page=2"), "/roles?page=2");
+        assert_eq!(path("/development/../audit"), "/audit");
+        assert_eq!(path("/team\u{1}x"), "/team%01x");
+        assert_eq!(path("/a\r\nSet-Cookie: x=y"), "/aSet-Cookie:%20x=y");
+        assert_eq!(path("/audit#top"), "/audit");
+        assert!(path("/r\u{7f}\u{e9}").bytes().all(|b| b.is_ascii_graphic()));
     }
 }
