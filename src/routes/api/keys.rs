@@ -149,7 +149,12 @@ pub struct NewRoleIn {
 #[serde(deny_unknown_fields)]
 #[schema(as = NewServiceAccount)]
 pub struct NewKey {
-    #[schema(min_length = 1, max_length = 100)]
+    /// Not blank.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+    )]
     pub name: String,
     #[serde(default)]
     #[schema(max_length = 500)]
@@ -253,7 +258,14 @@ pub async fn show(
 #[serde(deny_unknown_fields)]
 #[schema(as = ServiceAccountPatch)]
 pub struct KeyPatch {
+    /// Not blank.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+    )]
     pub name: Option<String>,
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     /// Absent: unchanged; null: never expires; a time (RFC 3339, in the future): expires then.
     #[serde(default, deserialize_with = "double_option")]
