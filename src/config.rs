@@ -99,6 +99,17 @@ pub struct Settings {
         global = true
     )]
     pub last_used_flush_secs: u64,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` headers name the client: comma-separated
+    /// CIDR ranges or addresses (e.g. `127.0.0.1,10.0.0.0/8`). Default none: the client is the TCP
+    /// peer, and forwarding headers are ignored.
+    #[arg(
+        long,
+        env = "LATCHKEY_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_parser = crate::auth::client_address::parse_trusted_proxy,
+        global = true
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Log filter, in tracing's EnvFilter syntax.
     #[arg(long, env = "LATCHKEY_LOG", default_value = "info", global = true)]
     pub log: String,

@@ -29,11 +29,17 @@ pub enum AppError {
     Validation { field: String, message: String },
     #[error("{0}")]
     Conflict(String),
+    /// A field at odds with the current state (a name taken, a reference to something absent).
+    #[error("{message}")]
+    FieldConflict { field: String, message: String },
     #[error("{message}")]
     TooManyRequests {
         message: String,
         retry_after_secs: u64,
     },
+    /// The address exists but does not answer this method; `allow` lists those it does (`GET, HEAD`).
+    #[error("This address does not answer that method. It answers {allow}.")]
+    MethodNotAllowed { allow: String },
     #[error("The request is too large: the limit is {limit_kib} KiB.")]
     PayloadTooLarge { limit_kib: usize },
     #[error("{0}")]
@@ -104,8 +110,9 @@ impl AppError {
             Self::InvalidKey { code } => code,
             Self::Forbidden { .. } => "INSUFFICIENT_PERMISSIONS",
             Self::Validation { .. } => "VALIDATION_FAILED",
-            Self::Conflict(_) => "CONFLICT",
+            Self::Conflict(_) | Self::FieldConflict { .. } => "CONFLICT",
             Self::TooManyRequests { .. } => "RATE_LIMITED",
+            Self::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
             Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             Self::BadRequest(_) => "BAD_REQUEST",
             Self::CrossSiteRequest => "CROSS_SITE_REQUEST",
@@ -121,8 +128,9 @@ impl AppError {
             Self::InvalidKey { .. } => "API key refused",
             Self::Forbidden { .. } => "Permission needed",
             Self::Validation { .. } | Self::BadRequest(_) => "Please check your input",
-            Self::Conflict(_) => "Already changed",
+            Self::Conflict(_) | Self::FieldConflict { .. } => "Already changed",
             Self::TooManyRequests { .. } => "Too many attempts",
+            Self::MethodNotAllowed { .. } => "Method not allowed",
             Self::PayloadTooLarge { .. } => "Request too large",
             Self::CrossSiteRequest => "Request blocked",
             Self::Unavailable(_) => "Database unavailable",
@@ -137,7 +145,9 @@ impl AppError {
                 code: self.code(),
                 message: self.to_string(),
                 field: match self {
-                    Self::Validation { field, .. } => Some(field.clone()),
+                    Self::Validation { field, .. } | Self::FieldConflict { field, .. } => {
+                        Some(field.clone())
+                    }
                     _ => None,
                 },
                 required: match self {
@@ -252,8 +262,9 @@ impl ResponseError for AppError {
             Self::Unauthenticated | Self::InvalidKey { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden { .. } | Self::CrossSiteRequest => StatusCode::FORBIDDEN,
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::FieldConflict { .. } => StatusCode::CONFLICT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -276,6 +287,9 @@ impl ResponseError for AppError {
         };
         let mut response = HttpResponse::build(status);
         self.add_retry_after(&mut response);
+        if let Self::MethodNotAllowed { allow } = self {
+            response.insert_header((actix_web::http::header::ALLOW, allow.as_str()));
+        }
         match page.render() {
             Ok(html) => response.content_type("text/html; charset=utf-8").body(html),
             Err(e) => {

@@ -11,6 +11,7 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
+use crate::auth::client_address::TrustedProxies;
 use crate::auth::key_verifier::KeyVerifier;
 use crate::auth::session_store::{self, DbSessionStore};
 use crate::auth::token;
@@ -104,6 +105,7 @@ impl Application {
         keys.start_background(Duration::from_secs(settings.last_used_flush_secs.max(1)));
         session_store::start_sweeper(db.clone(), &keys);
         let store = DbSessionStore::new(db.clone());
+        let trusted_proxies = TrustedProxies::new(settings.trusted_proxies.clone());
         let state = web::Data::new(AppState {
             db: db.clone(),
             keys: Arc::clone(&keys),
@@ -129,6 +131,7 @@ impl Application {
                     .build();
             App::new()
                 .app_data(state.clone())
+                .app_data(trusted_proxies.clone())
                 .app_data(routes::form_config())
                 .app_data(routes::api::json_config())
                 .app_data(routes::api::query_config())
@@ -138,7 +141,7 @@ impl Application {
                 .wrap(from_fn(request_guard::guard_requests))
                 .wrap(from_fn(error_format::render_errors))
                 .wrap(ExceptApi(session))
-                .wrap(security_headers::security_headers())
+                .wrap(security_headers::security_headers(secure_cookies))
                 .wrap(from_fn(request_log::log_requests))
         })
         .listen(listener)

@@ -2,6 +2,7 @@
 
 pub mod api_key;
 pub mod catalog;
+pub mod client_address;
 pub mod key_verifier;
 pub mod password;
 pub mod principal;
@@ -9,4 +10,5 @@ pub mod session;
 pub mod session_store;
 pub mod token;
 
+pub use client_address::client_address;
 pub use principal::{PermissionSet, Principal, PrincipalKind};

@@ -152,7 +152,7 @@ impl FromRequest for Principal {
 /// (both bump `auth_version`) is signed out at their next request.
 async fn load_from_session(req: &HttpRequest) -> Result<Principal, AppError> {
     let session = req.get_session();
-    let ip = crate::routes::web::client_ip(req);
+    let ip = crate::auth::client_address(req).map(|ip| ip.to_string());
     let Some(identity) = session::current(&session)? else {
         return Err(AppError::Unauthenticated);
     };
@@ -195,7 +195,7 @@ async fn load_from_key(req: &HttpRequest) -> Result<Principal, AppError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| AppError::Internal("application state missing".into()))?;
-    let ip = crate::routes::web::client_addr(req);
+    let ip = crate::auth::client_address(req);
     let verification = state.keys.verify_limited(presented, ip).await?;
     let record = verification.record().ok_or(AppError::InvalidKey {
         code: verification.refusal_code(),

@@ -117,6 +117,9 @@ fn json_response(err: &AppError) -> HttpResponse {
         response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"latchkey\""));
     }
     err.add_retry_after(&mut response);
+    if let AppError::MethodNotAllowed { allow } = err {
+        response.insert_header((header::ALLOW, allow.as_str()));
+    }
     response.json(err.to_json())
 }
 

@@ -8,8 +8,13 @@ pub const CONTENT_SECURITY_POLICY: &str =
      img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'";
 
-pub fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
+/// `Strict-Transport-Security` when the console is reached over https (its public URL says so).
+pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000; includeSubDomains";
+
+/// Every response also says `Cache-Control: no-store` unless it sets its own (static assets do):
+/// signed-in pages and API answers hold data a shared or back-button cache must not keep.
+pub fn security_headers(https: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new()
         .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("X-Frame-Options", "DENY"))
@@ -19,4 +24,10 @@ pub fn security_headers() -> DefaultHeaders {
             "Permissions-Policy",
             "camera=(), microphone=(), geolocation=()",
         ))
+        .add(("Cache-Control", "no-store"));
+    if https {
+        headers.add(("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY))
+    } else {
+        headers
+    }
 }

@@ -12,7 +12,16 @@ use crate::error::AppError;
 struct Assets;
 
 pub async fn serve(req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, AppError> {
-    let file = Assets::get(path.as_str()).ok_or(AppError::NotFound)?;
+    asset(&req, path.as_str())
+}
+
+/// `/favicon.ico`, for clients that ask for it without reading the pages' `<link rel="icon">`.
+pub async fn favicon(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    asset(&req, "favicon.svg")
+}
+
+fn asset(req: &HttpRequest, path: &str) -> Result<HttpResponse, AppError> {
+    let file = Assets::get(path).ok_or(AppError::NotFound)?;
     let etag = format!("\"{}\"", hex(&file.metadata.sha256_hash()[..16]));
     let cache = "public, max-age=86400";
     if req

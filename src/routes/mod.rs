@@ -48,35 +48,76 @@ macro_rules! route_table {
             $(RouteSpec { method: stringify!($method), path: $path, access: $access, audit: audit_action!($($action)?) },)*
         ];
 
-        /// Registers every route. The JSON API's routes go first, in one `/api/v1` scope: the router
-        /// tries resources in order (the console's paths with `{…}` cost a regex match each), so an
-        /// API request is matched against the API's routes only, and a page request passes the whole
-        /// API with one prefix check.
+        /// Registers every route, one resource per path: each of its methods (and HEAD wherever
+        /// GET is, answered as GET without the body), and for any other method a 405 naming them in
+        /// `Allow`. The JSON API's paths go first, in one `/api/v1` scope: the router tries
+        /// resources in order (the console's paths with `{…}` cost a regex match each), so an API
+        /// request is matched against the API's paths only, and a page request passes the whole
+        /// API with one prefix check. Paths keep the table's order (`/roles/new` before
+        /// `/roles/{id}`).
         pub fn configure(cfg: &mut aw::ServiceConfig) {
+            let mut resources: Vec<(&'static str, actix_web::Resource)> = Vec::new();
+            $(
+                {
+                    let index = match resources.iter().position(|(path, _)| *path == $path) {
+                        Some(index) => index,
+                        None => {
+                            resources.push(($path, path_resource($path)));
+                            resources.len() - 1
+                        }
+                    };
+                    let entry = &mut resources[index].1;
+                    let mut resource = std::mem::replace(entry, aw::resource($path));
+                    let method = actix_web::http::Method::$method;
+                    if method == actix_web::http::Method::GET {
+                        resource = resource.route(
+                            aw::method(actix_web::http::Method::HEAD)
+                                .to($handler)
+                                .wrap(RequireAccess($access)),
+                        );
+                    }
+                    *entry = resource.route(
+                        aw::method(method).to($handler).wrap(RequireAccess($access)),
+                    );
+                }
+            )*
             let mut api = aw::scope(API_SCOPE);
-            $(
-                if let Some(rest) = api_route($path) {
-                    api = api.route(
-                        rest,
-                        aw::method(actix_web::http::Method::$method)
-                            .to($handler)
-                            .wrap(RequireAccess($access)),
-                    );
+            let mut pages = Vec::new();
+            for (path, resource) in resources {
+                if api_route(path).is_some() {
+                    api = api.service(resource);
+                } else {
+                    pages.push(resource);
                 }
-            )*
+            }
             cfg.service(api);
-            $(
-                if api_route($path).is_none() {
-                    cfg.route(
-                        $path,
-                        aw::method(actix_web::http::Method::$method)
-                            .to($handler)
-                            .wrap(RequireAccess($access)),
-                    );
-                }
-            )*
+            for resource in pages {
+                cfg.service(resource);
+            }
         }
     };
+}
+
+/// The resource for one path of the table (relative to [`API_SCOPE`] for the API's), answering a
+/// method it lacks with 405 and `Allow`.
+fn path_resource(path: &'static str) -> actix_web::Resource {
+    let allow = allowed_methods(path);
+    aw::resource(api_route(path).unwrap_or(path)).default_service(aw::to(move || {
+        let allow = allow.clone();
+        async move { Err::<actix_web::HttpResponse, _>(AppError::MethodNotAllowed { allow }) }
+    }))
+}
+
+/// The methods the table lists for `path`, with HEAD after GET: `GET, HEAD, POST`.
+pub fn allowed_methods(path: &str) -> String {
+    let mut methods = Vec::new();
+    for route in ROUTES.iter().filter(|route| route.path == path) {
+        methods.push(route.method);
+        if route.method == "GET" {
+            methods.push("HEAD");
+        }
+    }
+    methods.join(", ")
 }
 
 use Access::{Permission, Public, SignedIn};
@@ -85,6 +126,7 @@ route_table! {
     GET  "/healthz", Public => health::healthz;
     GET  "/readyz", Public => health::readyz;
     GET  "/static/{file:.*}", Public => assets::serve;
+    GET  "/favicon.ico", Public => assets::favicon;
     GET  "/setup", Public => web::setup::form;
     POST "/setup", Public, audit "setup.completed" => web::setup::submit;
     GET  "/login", Public => web::auth::form;

@@ -113,7 +113,7 @@ fn check_details(
     if let Some(problem) = crate::limits::line_problem(name) {
         errors.add("name", problem);
     }
-    if input.description.trim().chars().count() > DESCRIPTION_MAX {
+    if input.description.chars().count() > DESCRIPTION_MAX {
         errors.add(
             "description",
             format!("Use at most {DESCRIPTION_MAX} characters."),
@@ -124,8 +124,9 @@ fn check_details(
     }
     match input.expiry.clone().and_then(|e| e.resolve(current_expiry)) {
         Ok(expires_at) => expires_at,
+        // The same time was fine a moment ago: a conflict with the clock, not a malformed input.
         Err(message) => {
-            errors.add("expiry", message);
+            errors.add_conflict("expiry", message);
             None
         }
     }

@@ -12,21 +12,33 @@ pub mod setup;
 pub mod sign_in;
 pub mod team;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::db::{Db, DbConnection};
 use crate::error::AppError;
 use crate::models::setting;
 
 /// Messages for form fields, keyed by field name; a form re-renders with them beside each field.
+///
+/// A message added with [`FieldErrors::add_conflict`] is about the current state rather than the
+/// input's form (a name already taken, a role that does not exist, a time already past): the same
+/// request can succeed later, so the API answers it 409 rather than 422.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FieldErrors(BTreeMap<String, String>);
+pub struct FieldErrors(BTreeMap<String, String>, BTreeSet<String>);
 
 impl FieldErrors {
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
         self.0
             .entry(field.to_string())
             .or_insert_with(|| message.into());
+    }
+
+    /// A message about the current state (see the type's documentation).
+    pub fn add_conflict(&mut self, field: &str, message: impl Into<String>) {
+        if !self.0.contains_key(field) {
+            self.1.insert(field.to_string());
+        }
+        self.add(field, message);
     }
 
     pub fn get(&self, field: &str) -> Option<&str> {
@@ -48,11 +60,17 @@ impl FieldErrors {
 }
 
 impl From<FieldErrors> for AppError {
-    /// The first field's message, for renderings that show one (JSON answers).
+    /// The first field's message, for renderings that show one (JSON answers): an invalid input
+    /// first (422), else a conflict with the current state (409).
     fn from(errors: FieldErrors) -> Self {
-        match errors.0.into_iter().next() {
-            Some((field, message)) => AppError::Validation { field, message },
-            None => AppError::BadRequest("The input is not valid.".into()),
+        let FieldErrors(messages, conflicts) = errors;
+        let (conflicting, invalid): (Vec<_>, Vec<_>) = messages
+            .into_iter()
+            .partition(|(field, _)| conflicts.contains(field));
+        match (invalid.into_iter().next(), conflicting.into_iter().next()) {
+            (Some((field, message)), _) => AppError::Validation { field, message },
+            (None, Some((field, message))) => AppError::FieldConflict { field, message },
+            (None, None) => AppError::BadRequest("The input is not valid.".into()),
         }
     }
 }
@@ -71,6 +89,11 @@ impl<E: Into<AppError>> From<E> for FormError {
             AppError::Validation { field, message } => {
                 let mut errors = FieldErrors::default();
                 errors.add(&field, message);
+                FormError::Invalid(errors)
+            }
+            AppError::FieldConflict { field, message } => {
+                let mut errors = FieldErrors::default();
+                errors.add_conflict(&field, message);
                 FormError::Invalid(errors)
             }
             other => FormError::Failed(other),

@@ -52,7 +52,7 @@ fn record(
 }
 
 fn check_description(description: &str, errors: &mut FieldErrors) {
-    if description.trim().chars().count() > DESCRIPTION_MAX {
+    if description.chars().count() > DESCRIPTION_MAX {
         errors.add(
             "description",
             format!("Use at most {DESCRIPTION_MAX} characters."),
@@ -79,7 +79,7 @@ pub async fn create(
                     "Use the form resource.action: lower-case letters, digits, - and _, with one dot (for example documents.render).",
                 );
             } else if permission::find(conn, &name)?.is_some() {
-                errors.add("name", format!("The permission {name} already exists."));
+                errors.add_conflict("name", format!("The permission {name} already exists."));
             }
             check_description(&description, &mut errors);
             if !errors.is_empty() {
@@ -89,7 +89,10 @@ pub async fn create(
             // ends the transaction (on PostgreSQL a failed statement aborts it).
             permission::insert_custom(conn, &name, description.trim()).map_err(|e| {
                 if crate::db::is_unique_violation(&e) {
-                    AppError::validation("name", format!("The permission {name} already exists."))
+                    AppError::FieldConflict {
+                        field: "name".into(),
+                        message: format!("The permission {name} already exists."),
+                    }
                 } else {
                     e.into()
                 }

@@ -103,7 +103,7 @@ fn check_input(
         );
     } else if let Some(other) = role::find_by_name(conn, name)? {
         if Some(other.id.as_str()) != existing_role_id {
-            errors.add(
+            errors.add_conflict(
                 fields.name,
                 format!(
                     "A role named “{}” already exists. Choose another name.",
@@ -112,7 +112,7 @@ fn check_input(
             );
         }
     }
-    if input.description.trim().chars().count() > DESCRIPTION_MAX {
+    if input.description.chars().count() > DESCRIPTION_MAX {
         errors.add(
             fields.description,
             format!("Use at most {DESCRIPTION_MAX} characters."),
@@ -132,7 +132,7 @@ fn check_input(
         .filter(|p| catalog.contains(*p) && !principal.can(p) && !keep.contains(p))
         .collect();
     if !unknown.is_empty() {
-        errors.add(
+        errors.add_conflict(
             fields.permissions,
             format!("These permissions do not exist: {}.", join(&unknown)),
         );
@@ -161,13 +161,13 @@ fn join(names: &[&String]) -> String {
 /// PostgreSQL a failed statement aborts it, so nothing more may run in it.
 fn name_taken(err: diesel::result::Error, fields: RoleFields, name: &str) -> AppError {
     if crate::db::is_unique_violation(&err) {
-        AppError::validation(
-            fields.name,
-            format!(
+        AppError::FieldConflict {
+            field: fields.name.into(),
+            message: format!(
                 "A role named “{}” already exists. Choose another name.",
                 name.trim()
             ),
-        )
+        }
     } else {
         err.into()
     }
@@ -498,7 +498,7 @@ pub fn check_grantable_roles(
         }
     }
     if !unknown.is_empty() {
-        errors.add(
+        errors.add_conflict(
             "role_ids",
             format!(
                 "These roles do not exist (any more): {}. Reload the page and choose again.",

@@ -117,7 +117,10 @@ pub async fn invite(
                 // Invited at the same moment by someone else: the unique index decides, and the
                 // error ends the transaction (on PostgreSQL a failed statement aborts it).
                 if crate::db::is_unique_violation(&e) {
-                    AppError::validation("email", "Someone with this email is already on the team.")
+                    AppError::FieldConflict {
+                        field: "email".into(),
+                        message: "Someone with this email is already on the team.".into(),
+                    }
                 } else {
                     e.into()
                 }

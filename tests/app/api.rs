@@ -227,9 +227,10 @@ async fn roles_can_be_managed_through_the_api() {
         .send()
         .await
         .unwrap();
-    assert_eq!(duplicate.status(), 422);
+    // A name already taken is a conflict with the current state (409), naming the field.
+    assert_eq!(duplicate.status(), 409);
     let error = json_of(duplicate).await;
-    assert_eq!(error["error"]["code"], "VALIDATION_FAILED");
+    assert_eq!(error["error"]["code"], "CONFLICT");
     assert_eq!(error["error"]["field"], "name");
 
     let unknown_field = app
@@ -370,7 +371,7 @@ async fn a_key_is_created_with_roles_and_new_roles_in_one_transaction() {
         .send()
         .await
         .unwrap();
-    assert_eq!(failing.status(), 422);
+    assert_eq!(failing.status(), 409, "a permission that does not exist");
     assert!(app.role_named("Half role").await.is_none());
     let keys = json_of(
         app.api(Method::GET, "/api/v1/service-accounts", &key)
@@ -572,7 +573,7 @@ async fn key_roles_and_details_change_through_patch_put_and_delete() {
         .send()
         .await
         .unwrap();
-    assert_eq!(past.status(), 422);
+    assert_eq!(past.status(), 409, "a time already past");
     assert_eq!(json_of(past).await["error"]["field"], "expiry");
 }
 

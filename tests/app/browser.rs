@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use latchkey::db::new_id;
 use thirtyfour::prelude::*;
+use thirtyfour::LoggingPrefsLogLevel;
 
 /// How long a wait for an element or a text may take before the test fails. Generous, because
 /// a 2-core machine running many browsers and servers at once is slow to render.
@@ -98,6 +99,8 @@ impl Browser {
         }
         caps.add_arg(&format!("--user-data-dir={}", profile.display()))
             .expect("the profile flag");
+        caps.set_browser_log_level(LoggingPrefsLogLevel::All)
+            .expect("the browser log capability");
         match WebDriver::new(format!("http://127.0.0.1:{port}"), caps).await {
             Ok(driver) => browser.driver = Some(driver),
             Err(e) => panic!(
@@ -221,6 +224,19 @@ impl Browser {
         let xpath = format!("//a[normalize-space(.)={literal} or @aria-label={literal}]");
         self.click_first_usable(&format!("a link {text:?}"), &xpath)
             .await;
+    }
+
+    /// The errors the browser's console reported since the last call (script errors, refused
+    /// loads, Content-Security-Policy violations, failed requests): its `SEVERE` entries.
+    pub async fn console_errors(&self) -> Vec<String> {
+        self.driver()
+            .browser_log()
+            .await
+            .expect("the browser's console log")
+            .into_iter()
+            .filter(|entry| entry.level == "SEVERE")
+            .map(|entry| entry.message)
+            .collect()
     }
 
     /// Saves a PNG of the window to `path` (parent folders are created).

@@ -53,13 +53,41 @@ impl Nginx {
     /// Starts nginx with the README's server block, its `127.0.0.1:8080` (Latchkey) replaced by
     /// `latchkey` (`host:port`) and its `127.0.0.1:3000` (the service) by an echo server.
     pub async fn start(executable: &Path, latchkey: &str) -> Nginx {
+        Self::start_with(executable, |port, upstream_port| {
+            readme_server(latchkey, port, upstream_port)
+        })
+        .await
+    }
+
+    /// Starts nginx as a plain reverse proxy in front of `latchkey` (`host:port`), appending the
+    /// client's address to `X-Forwarded-For` as the usual configuration does.
+    pub async fn start_proxy(executable: &Path, latchkey: &str) -> Nginx {
+        Self::start_with(executable, |port, _| {
+            format!(
+                "    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://{latchkey};
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        }}
+    }}
+"
+            )
+        })
+        .await
+    }
+
+    /// Starts nginx with `server(port, upstream_port)` as its server block(s), beside the echo
+    /// service on `upstream_port`.
+    async fn start_with(executable: &Path, server: impl Fn(u16, u16) -> String) -> Nginx {
         let mut last_error = String::new();
         for _ in 0..3 {
             let dir = std::env::temp_dir().join(format!("latchkey-nginx-{}", new_id()));
             std::fs::create_dir_all(dir.join("temp")).expect("create nginx's temp directory");
             let port = free_port();
             let upstream_port = free_port();
-            let config = nginx_config(&dir, latchkey, port, upstream_port);
+            let config = nginx_config(&dir, &server(port, upstream_port), upstream_port);
             std::fs::write(dir.join("nginx.conf"), config).expect("write nginx.conf");
             let unprivileged = running_as_root();
             if unprivileged {
@@ -142,9 +170,8 @@ impl Drop for Nginx {
     }
 }
 
-/// The whole nginx.conf: process settings that keep nginx inside `dir`, the echo service, and the
-/// README's server block with only addresses substituted.
-fn nginx_config(dir: &Path, latchkey: &str, port: u16, upstream_port: u16) -> String {
+/// The README's server block with only addresses substituted.
+fn readme_server(latchkey: &str, port: u16, upstream_port: u16) -> String {
     let readme_server = replace_once(
         NGINX_CONF,
         "listen 80;",
@@ -160,6 +187,12 @@ fn nginx_config(dir: &Path, latchkey: &str, port: u16, upstream_port: u16) -> St
         "proxy_pass http://127.0.0.1:3000;",
         &format!("proxy_pass http://127.0.0.1:{upstream_port};"),
     );
+    readme_server
+}
+
+/// The whole nginx.conf: process settings that keep nginx inside `dir`, the echo service, and
+/// `server`.
+fn nginx_config(dir: &Path, server: &str, upstream_port: u16) -> String {
     let dir = dir.display();
     let upstream = UPSTREAM_SERVER.replace("UPSTREAM_PORT", &upstream_port.to_string());
     format!(
@@ -179,7 +212,7 @@ http {{
     uwsgi_temp_path {dir}/temp/uwsgi;
     scgi_temp_path {dir}/temp/scgi;
 {upstream}
-{readme_server}
+{server}
 }}
 "
     )
@@ -197,7 +230,7 @@ fn replace_once(text: &str, from: &str, to: &str) -> String {
 }
 
 /// nginx, or `None` after printing why the test is skipped (a failure when `CI` is set).
-fn nginx_or_skip() -> Option<PathBuf> {
+pub fn nginx_or_skip() -> Option<PathBuf> {
     let on_path = std::env::var_os("PATH")
         .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
         .unwrap_or_default();

@@ -97,6 +97,7 @@ pub fn settings_for(database_url: &str) -> Settings {
         workers: Some(1),
         last_used_flush_secs: 1,
         log: "warn".into(),
+        trusted_proxies: Vec::new(),
     }
 }
 
@@ -121,13 +122,31 @@ pub async fn spawn_app() -> TestApp {
     }
 }
 
+/// A running app on a fresh database with no users, with settings changed by `adjust`.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let database = TestDatabase::create();
+    let mut settings = settings_for(&database.url);
+    adjust(&mut settings);
+    let (address, db, setup_url) = start_with(settings).await;
+    TestApp {
+        address,
+        client: browser_like_client(),
+        db,
+        setup_url,
+        database,
+    }
+}
+
 /// Starts another server on an existing database (a restart, or a second instance).
 pub async fn start_server(database_url: &str) -> (String, Db, Option<String>) {
+    start_with(settings_for(database_url)).await
+}
+
+async fn start_with(settings: Settings) -> (String, Db, Option<String>) {
     latchkey::telemetry::init("warn");
-    let app = Application::build(settings_for(database_url))
-        .await
-        .expect("the app starts");
-    let address = app.base_url().to_string();
+    let app = Application::build(settings).await.expect("the app starts");
+    // The bound address, also when the settings name another public URL.
+    let address = format!("http://127.0.0.1:{}", app.port());
     let db = app.db().clone();
     let setup_url = app.setup_url();
     tokio::spawn(app.run_until_stopped());

@@ -12,6 +12,7 @@ mod database;
 mod durability;
 mod forward_auth;
 mod helpers;
+mod http;
 mod keys;
 mod limits;
 mod openapi;

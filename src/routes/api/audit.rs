@@ -26,17 +26,16 @@ pub struct AuditEventsQuery {
     #[serde(default)]
     pub target: String,
     /// YYYY-MM-DD, inclusive.
-    #[serde(default)]
     #[param(format = Date)]
-    pub from: String,
+    pub from: Option<String>,
     /// YYYY-MM-DD, inclusive.
-    #[serde(default)]
     #[param(format = Date)]
-    pub until: String,
+    pub until: Option<String>,
     /// How many events to answer (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page; absent or empty: the first page.
+    #[param(pattern = r"^([0-9]{1,16}_[0-9A-Za-z-]{1,64})?$")]
     pub cursor: Option<String>,
 }
 
@@ -76,12 +75,19 @@ pub async fn list(
             AppError::validation("cursor", "This cursor is not one Latchkey gave.")
         })?),
     };
+    // A date parameter that is present holds a date (the console's filter form may leave its
+    // fields empty; a client sends only the bounds it means).
+    for (field, value) in [("from", &query.from), ("until", &query.until)] {
+        if value.as_deref() == Some("") {
+            return Err(AppError::validation(field, "Give a date as YYYY-MM-DD."));
+        }
+    }
     let filter = AuditQuery {
         actor: query.actor,
         action: query.action,
         target: query.target,
-        from: query.from,
-        until: query.until,
+        from: query.from.unwrap_or_default(),
+        until: query.until.unwrap_or_default(),
         after: String::new(),
     }
     .filter()

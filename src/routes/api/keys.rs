@@ -149,7 +149,12 @@ pub struct NewRoleIn {
 #[serde(deny_unknown_fields)]
 #[schema(as = NewServiceAccount)]
 pub struct NewKey {
-    #[schema(min_length = 1, max_length = 100)]
+    /// Not blank.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+    )]
     pub name: String,
     #[serde(default)]
     #[schema(max_length = 500)]
@@ -196,6 +201,7 @@ fn expiry(field_value: Option<&str>) -> Result<Expiry, AppError> {
     request_body = NewKey,
     responses(
         (status = 201, description = "The key was created; `secret` is shown this once.", body = CreatedKeyOut),
+        (status = 409, response = Conflict),
     )
 )]
 pub async fn create(
@@ -253,7 +259,12 @@ pub async fn show(
 #[serde(deny_unknown_fields)]
 #[schema(as = ServiceAccountPatch)]
 pub struct KeyPatch {
-    #[schema(max_length = 100)]
+    /// Not blank.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+    )]
     pub name: Option<String>,
     #[schema(max_length = 500)]
     pub description: Option<String>,

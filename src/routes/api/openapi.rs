@@ -104,13 +104,106 @@ pub struct ApiDoc;
 pub async fn document() -> HttpResponse {
     static DOCUMENT: OnceLock<String> = OnceLock::new();
     let text = DOCUMENT.get_or_init(|| {
-        api_doc()
-            .to_json()
-            .expect("the OpenAPI document serializes")
+        let mut document =
+            serde_json::to_value(api_doc()).expect("the OpenAPI document serializes");
+        forbid_nul_in_requests(&mut document);
+        document.to_string()
     });
     HttpResponse::Ok()
         .content_type("application/json")
         .body(text.as_str())
+}
+
+/// No text Latchkey reads may hold the NUL character (PostgreSQL cannot store or compare it; it is
+/// refused with 422 everywhere): every free-text string of a request (parameters and bodies, through
+/// the components they use) says so with a pattern.
+fn forbid_nul_in_requests(document: &mut serde_json::Value) {
+    let mut components = document
+        .pointer_mut("/components/schemas")
+        .map(serde_json::Value::take)
+        .unwrap_or_default();
+    let mut referenced = std::collections::BTreeSet::new();
+    if let Some(paths) = document.get_mut("paths").and_then(|p| p.as_object_mut()) {
+        for item in paths.values_mut() {
+            let Some(item) = item.as_object_mut() else {
+                continue;
+            };
+            for operation in item.values_mut() {
+                if let Some(parameters) = operation
+                    .get_mut("parameters")
+                    .and_then(|p| p.as_array_mut())
+                {
+                    for parameter in parameters {
+                        if let Some(schema) = parameter.get_mut("schema") {
+                            no_nul(schema, &mut referenced);
+                        }
+                    }
+                }
+                if let Some(contents) = operation
+                    .pointer_mut("/requestBody/content")
+                    .and_then(|c| c.as_object_mut())
+                {
+                    for content in contents.values_mut() {
+                        if let Some(schema) = content.get_mut("schema") {
+                            no_nul(schema, &mut referenced);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut done = std::collections::BTreeSet::new();
+    while let Some(name) = referenced.iter().find(|n| !done.contains(*n)).cloned() {
+        done.insert(name.clone());
+        if let Some(schema) = components.get_mut(&name) {
+            no_nul(schema, &mut referenced);
+        }
+    }
+    if let Some(slot) = document.pointer_mut("/components/schemas") {
+        *slot = components;
+    }
+}
+
+/// Adds the no-NUL pattern to every free-text string of `schema`, collecting the components it uses.
+fn no_nul(schema: &mut serde_json::Value, referenced: &mut std::collections::BTreeSet<String>) {
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    if let Some(name) = object
+        .get("$ref")
+        .and_then(|r| r.as_str())
+        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+    {
+        referenced.insert(name.to_string());
+    }
+    let is_string = match object.get("type") {
+        Some(serde_json::Value::String(t)) => t == "string",
+        Some(serde_json::Value::Array(types)) => types.iter().any(|t| t == "string"),
+        _ => false,
+    };
+    let constrained = ["pattern", "format", "enum", "const"]
+        .iter()
+        .any(|key| object.contains_key(*key));
+    if is_string && !constrained {
+        object.insert("pattern".into(), json!(r"^[^\u0000]*$"));
+    }
+    for key in ["items", "additionalProperties", "not"] {
+        if let Some(inner) = object.get_mut(key) {
+            no_nul(inner, referenced);
+        }
+    }
+    if let Some(properties) = object.get_mut("properties").and_then(|p| p.as_object_mut()) {
+        for inner in properties.values_mut() {
+            no_nul(inner, referenced);
+        }
+    }
+    for key in ["allOf", "anyOf", "oneOf"] {
+        if let Some(list) = object.get_mut(key).and_then(|l| l.as_array_mut()) {
+            for inner in list {
+                no_nul(inner, referenced);
+            }
+        }
+    }
 }
 
 /// The document, built once.
@@ -300,7 +393,7 @@ error_responses! {
         &[],
     );
     Conflict => error_response(
-        "The object's state does not allow this (for example a revoked key, the built-in Admin role, the last administrator).",
+        "The object's state does not allow this (for example a revoked key, the built-in Admin role, the last administrator), or a field is at odds with it (`field` names it: a name already taken, a role or permission that does not exist, an expiry already past).",
         &["CONFLICT"],
         None,
         &[],

@@ -82,6 +82,7 @@ pub struct NewPermission {
     request_body = NewPermission,
     responses(
         (status = 201, description = "The permission was added.", body = PermissionOut),
+        (status = 409, response = Conflict),
     )
 )]
 pub async fn create(

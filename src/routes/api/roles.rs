@@ -96,7 +96,12 @@ pub async fn list(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRole {
-    #[schema(min_length = 1, max_length = 64)]
+    /// Not blank.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+    )]
     pub name: String,
     #[serde(default)]
     #[schema(max_length = 500)]
@@ -116,6 +121,7 @@ pub struct NewRole {
     request_body = NewRole,
     responses(
         (status = 201, description = "The role was created.", body = RoleOut),
+        (status = 409, response = Conflict),
     )
 )]
 pub async fn create(
@@ -158,7 +164,12 @@ pub async fn show(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RolePatch {
-    #[schema(max_length = 64)]
+    /// Not blank.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+    )]
     pub name: Option<String>,
     #[schema(max_length = 500)]
     pub description: Option<String>,

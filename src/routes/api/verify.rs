@@ -10,7 +10,6 @@ use super::openapi::{verify_code_schema, Forbidden, RateLimited, Unauthorized, V
 use super::{ApiJson, RoleRef};
 use crate::auth::key_verifier::{presented_key, KeyRecord};
 use crate::error::AppError;
-use crate::routes::web::client_addr;
 use crate::startup::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -78,7 +77,7 @@ pub async fn verify(
     state: web::Data<AppState>,
     body: ApiJson<VerifyRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let ip = client_addr(&req);
+    let ip = crate::auth::client_address(&req);
     let body = body.into_inner();
     let verification = state.keys.verify_limited(&body.key, ip).await?;
     let response = match verification.record() {
@@ -160,7 +159,7 @@ pub async fn forward(
     let presented = presented_key(req.headers()).ok_or(AppError::InvalidKey { code: "MISSING" })?;
     let verification = state
         .keys
-        .verify_limited(presented, client_addr(&req))
+        .verify_limited(presented, crate::auth::client_address(&req))
         .await?;
     let record = verification.record().ok_or(AppError::InvalidKey {
         code: verification.refusal_code(),
