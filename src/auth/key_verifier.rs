@@ -199,6 +199,9 @@ impl KeyVerifier {
     /// Starts the threads that watch for changes by other instances and write `last_used_at`.
     /// They end when the verifier is dropped.
     pub fn start_background(self: &Arc<Self>, flush_every: Duration) {
+        // The version as of now, before any key is cached: otherwise the first poll finds "no
+        // version seen yet", takes it for a change and drops every key cached in the first second.
+        self.check_version();
         let watcher = Arc::downgrade(self);
         std::thread::spawn(move || {
             run_every(watcher, VERSION_POLL, |verifier| verifier.check_version())
