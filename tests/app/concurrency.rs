@@ -765,8 +765,12 @@ async fn a_key_promoted_while_its_creator_is_deactivated_is_not_revoked_unchecke
                             },
                         )
                         .expect("insert a key");
-                        latchkey::models::api_key::set_roles(conn, &id, &[role.clone()])
-                            .expect("give the key its role");
+                        latchkey::models::api_key::set_roles(
+                            conn,
+                            &id,
+                            std::slice::from_ref(&role),
+                        )
+                        .expect("give the key its role");
                         id
                     })
                     .collect()
