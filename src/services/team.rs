@@ -183,9 +183,10 @@ fn lock_user(conn: &mut DbConnection, user_id: &str) -> Result<User, AppError> {
 const LAST_ADMIN: &str = "is the last active administrator. Give the Admin role to someone else first, so that someone can always manage Latchkey.";
 
 /// Replaces a user's roles with `requested` (the console's Save). The Admin role's row and the
-/// person's row are locked first and their roles read after, in the same transaction. Roles the
-/// granter could not give may stay (the form sends them as they are); leaving one out asks to take
-/// it away, which is refused (403).
+/// person's row are locked first and their roles read after, in the same transaction. Like every
+/// change to a person, it needs the rank over them (every permission of their roles is the
+/// granter's, see [`grants::require_can_change_user`]); within it, roles the granter could not give
+/// may stay as they are, and leaving one out asks to take it away, which is refused (403).
 pub async fn set_roles(
     db: &Db,
     principal: Principal,
