@@ -101,16 +101,84 @@ pub struct Settings {
     pub last_used_flush_secs: u64,
     /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` headers name the client: comma-separated
     /// CIDR ranges or addresses (e.g. `127.0.0.1,10.0.0.0/8`). Default none: the client is the TCP
-    /// peer, and forwarding headers are ignored.
+    /// peer, and forwarding headers are ignored. Empty (or empty entries) means none.
     #[arg(
         long,
         env = "LATCHKEY_TRUSTED_PROXIES",
-        value_delimiter = ',',
-        value_parser = crate::auth::client_address::parse_trusted_proxy,
+        value_parser = parse_trusted_proxies,
+        default_value = "",
+        hide_default_value = true,
         global = true
     )]
-    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub trusted_proxies: TrustedProxyList,
     /// Log filter, in tracing's EnvFilter syntax.
     #[arg(long, env = "LATCHKEY_LOG", default_value = "info", global = true)]
     pub log: String,
+}
+
+/// The trusted proxies, as one comma-separated value (an alias, so that clap parses the whole list
+/// with [`parse_trusted_proxies`] rather than each entry on its own).
+pub type TrustedProxyList = Vec<ipnet::IpNet>;
+
+/// `--trusted-proxies` / `LATCHKEY_TRUSTED_PROXIES`: comma-separated ranges or addresses. Empty
+/// entries are skipped, so an empty value (`LATCHKEY_TRUSTED_PROXIES=""`, as templated deployments
+/// often leave it) or a trailing comma means what it says: no (more) proxies, not a failed start.
+pub fn parse_trusted_proxies(text: &str) -> Result<TrustedProxyList, String> {
+    text.split(',')
+        .filter(|entry| !entry.trim().is_empty())
+        .map(crate::auth::client_address::parse_trusted_proxy)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::{parse_trusted_proxies, Cli};
+
+    fn proxies_of(args: &[&str]) -> Result<Vec<String>, String> {
+        let mut argv = vec!["latchkey"];
+        argv.extend(args);
+        Cli::try_parse_from(argv)
+            .map(|cli| {
+                cli.settings
+                    .trusted_proxies
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect()
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn an_empty_trusted_proxies_setting_means_none() {
+        assert_eq!(parse_trusted_proxies(""), Ok(vec![]));
+        assert_eq!(parse_trusted_proxies(" , "), Ok(vec![]));
+        assert_eq!(proxies_of(&["--trusted-proxies", ""]), Ok(vec![]));
+        assert_eq!(proxies_of(&["--trusted-proxies="]), Ok(vec![]));
+        // The environment variable, as a deployment template leaves it. Only this test reads the
+        // variable without a flag (a flag overrides it), so setting it here disturbs no other test.
+        std::env::set_var("LATCHKEY_TRUSTED_PROXIES", "");
+        let empty = proxies_of(&[]);
+        std::env::set_var("LATCHKEY_TRUSTED_PROXIES", "10.0.0.1,");
+        let trailing = proxies_of(&[]);
+        std::env::remove_var("LATCHKEY_TRUSTED_PROXIES");
+        assert_eq!(empty, Ok(vec![]));
+        assert_eq!(trailing, Ok(vec!["10.0.0.1/32".to_string()]));
+        assert_eq!(proxies_of(&[]), Ok(vec![]), "the default is none");
+    }
+
+    #[test]
+    fn a_trailing_comma_in_trusted_proxies_is_ignored() {
+        assert_eq!(
+            proxies_of(&["--trusted-proxies", "127.0.0.1, 10.0.0.0/8,"]),
+            Ok(vec!["127.0.0.1/32".to_string(), "10.0.0.0/8".to_string()])
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_still_refuse_what_is_not_an_address() {
+        assert!(proxies_of(&["--trusted-proxies", "10.0.0.1,proxy.internal"]).is_err());
+        assert!(parse_trusted_proxies("10.0.0.0/33").is_err());
+    }
 }

@@ -172,16 +172,29 @@ pub fn bump_auth_version(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
     crate::models::session::delete_for_user(conn, id).map(|_| ())
 }
 
-/// Sets a new password, activates the account (an invitation accepted) and ends every session.
+/// Sets a new password and ends every session. The status stays as it is: a password change never
+/// undoes a deactivation (only redeeming a link activates, see [`activate_invited`]).
 pub fn set_password(conn: &mut DbConnection, id: &str, password_hash: &str) -> QueryResult<()> {
     diesel::update(users::table.find(id))
         .set((
             users::password_hash.eq(Some(password_hash)),
-            users::status.eq(STATUS_ACTIVE),
             users::updated_at.eq(now()),
         ))
         .execute(conn)?;
     bump_auth_version(conn, id)
+}
+
+/// An invitation accepted: `invited` becomes `active`. Any other status (`active`, and above all
+/// `deactivated`) is left alone; true when the status changed.
+pub fn activate_invited(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+    let changed = diesel::update(
+        users::table
+            .find(id)
+            .filter(users::status.eq(STATUS_INVITED)),
+    )
+    .set((users::status.eq(STATUS_ACTIVE), users::updated_at.eq(now())))
+    .execute(conn)?;
+    Ok(changed > 0)
 }
 
 pub fn find_many(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<User>> {

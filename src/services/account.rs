@@ -9,7 +9,7 @@ use crate::db::{now, Db};
 use crate::error::AppError;
 use crate::models::audit::{self, Actor, Target};
 use crate::models::session;
-use crate::models::user::{self, User, STATUS_DEACTIVATED};
+use crate::models::user::{self, User, STATUS_DEACTIVATED, STATUS_INVITED};
 use crate::models::user_token::{self, UserToken};
 use crate::services::{grants, FieldErrors, FormError};
 
@@ -52,6 +52,14 @@ pub async fn change_password(
     let hash = password::hash_off_thread(new_password).await?;
     db.run(move |conn| {
         crate::db::transaction(conn, |conn| {
+            // The checks above ran before argon2, outside any transaction: the person may have been
+            // deactivated, or signed out everywhere by another password change, since. Under the
+            // row lock (writers of this person take turns) the change goes through only if nothing
+            // ended their sessions meanwhile; otherwise this request's session is over too.
+            let locked = user::find_for_update(conn, &found.id)?.ok_or(AppError::NotFound)?;
+            if !locked.is_active() || locked.auth_version != found.auth_version {
+                return Err(AppError::Unauthenticated.into());
+            }
             user::set_password(conn, &found.id, &hash)?;
             audit::record(
                 conn,
@@ -114,10 +122,25 @@ pub async fn redeem_link(
     let hash = password::hash_off_thread(new_password).await?;
     db.run(move |conn| {
         crate::db::transaction(conn, |conn| {
+            // Checked again under the holder's row lock: between the check in `link_holder` and
+            // now (argon2 ran in between) the holder may have been deactivated or promoted beyond
+            // the link's issuer, or the issuer deactivated or demoted. Writers of the holder's
+            // roles and status lock the same row, so what is read here stays true until commit.
+            let locked = user::find_for_update(conn, &holder.id)?.ok_or(AppError::NotFound)?;
+            if !(locked.status == STATUS_INVITED || locked.is_active())
+                || !grants::link_issuer_still_outranks(
+                    conn,
+                    link.created_by.as_deref(),
+                    &holder.id,
+                )?
+            {
+                return Err(AppError::NotFound.into());
+            }
             if !user_token::mark_used(conn, &link.id)? {
                 return Err(AppError::NotFound.into());
             }
             user::set_password(conn, &holder.id, &hash)?;
+            user::activate_invited(conn, &holder.id)?;
             let action = if link.purpose == user_token::PURPOSE_INVITE {
                 "user.invitation-accepted"
             } else {

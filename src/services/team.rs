@@ -183,9 +183,10 @@ fn lock_user(conn: &mut DbConnection, user_id: &str) -> Result<User, AppError> {
 const LAST_ADMIN: &str = "is the last active administrator. Give the Admin role to someone else first, so that someone can always manage Latchkey.";
 
 /// Replaces a user's roles with `requested` (the console's Save). The Admin role's row and the
-/// person's row are locked first and their roles read after, in the same transaction. Roles the
-/// granter could not give may stay (the form sends them as they are); leaving one out asks to take
-/// it away, which is refused (403).
+/// person's row are locked first and their roles read after, in the same transaction. Like every
+/// change to a person, it needs the rank over them (every permission of their roles is the
+/// granter's, see [`grants::require_can_change_user`]); within it, roles the granter could not give
+/// may stay as they are, and leaving one out asks to take it away, which is refused (403).
 pub async fn set_roles(
     db: &Db,
     principal: Principal,
@@ -197,6 +198,7 @@ pub async fn set_roles(
         crate::db::transaction(conn, |conn| {
             lock_admins(conn)?;
             let target = lock_user(conn, &user_id)?;
+            grants::require_can_change_user(conn, &principal, &target.id)?;
             let before = user::role_ids(conn, &user_id)?;
             let mut errors = FieldErrors::default();
             let roles = check_grantable_roles(conn, &principal, &requested, &before, &mut errors)?;
@@ -265,16 +267,22 @@ pub async fn set_roles(
 /// rank to revoke each of them. When any one is beyond the principal, the whole deactivation is
 /// refused (naming the missing permission), so nothing half-happens: no person deactivated with
 /// only some of their keys revoked, which the principal might not notice.
-fn require_can_revoke_keys_created_by(
+///
+/// The keys are locked before their roles are read (writers of a key's roles lock its row first),
+/// and the ids answered are exactly the keys checked: the caller revokes those and no others, so a
+/// key promoted meanwhile waits for this transaction, and one created meanwhile is not revoked
+/// unchecked.
+fn lock_keys_to_revoke(
     conn: &mut DbConnection,
     principal: &Principal,
     user_id: &str,
-) -> Result<(), AppError> {
+) -> Result<Vec<String>, AppError> {
     principal.require(SERVICE_ACCOUNTS_DELETE)?;
-    for key_id in api_key::active_ids_created_by(conn, user_id)? {
-        grants::require_can_change_key(conn, principal, &key_id)?;
+    let key_ids = api_key::lock_active_created_by(conn, user_id)?;
+    for key_id in &key_ids {
+        grants::require_can_change_key(conn, principal, key_id)?;
     }
-    Ok(())
+    Ok(key_ids)
 }
 
 /// Grants one role (by id or name): one row added unless the person holds it already, in one
@@ -289,6 +297,7 @@ pub async fn grant_role(
     db.run(move |conn| {
         crate::db::transaction(conn, |conn| {
             let target = lock_user(conn, &user_id)?;
+            grants::require_can_change_user(conn, &principal, &target.id)?;
             let held = user::role_ids(conn, &user_id)?;
             let mut errors = FieldErrors::default();
             let found = check_grantable_roles(
@@ -327,6 +336,7 @@ pub async fn revoke_role(
         crate::db::transaction(conn, |conn| {
             lock_admins(conn)?;
             let target = lock_user(conn, &user_id)?;
+            grants::require_can_change_user(conn, &principal, &target.id)?;
             if !user::role_ids(conn, &user_id)?.contains(&role_id) {
                 return Err(AppError::NotFound);
             }
@@ -379,19 +389,17 @@ pub async fn deactivate(
             )));
         }
         grants::require_can_change_user(conn, &principal, &target.id)?;
-        if revoke_keys {
-            require_can_revoke_keys_created_by(conn, &principal, &target.id)?;
-        }
+        let keys_to_revoke = if revoke_keys {
+            lock_keys_to_revoke(conn, &principal, &target.id)?
+        } else {
+            Vec::new()
+        };
         if is_last_admin(conn, &target)? {
             return Err(AppError::Conflict(format!("{} {LAST_ADMIN}", target.email)));
         }
         user::set_status(conn, &user_id, STATUS_DEACTIVATED)?;
         user_token::retire_unused(conn, &user_id)?;
-        let revoked = if revoke_keys {
-            api_key::revoke_created_by(conn, &user_id)?
-        } else {
-            0
-        };
+        let revoked = api_key::revoke_many(conn, &keys_to_revoke)?;
         let summary = if revoke_keys {
             format!("signed out; {revoked} API keys they created were revoked")
         } else {
@@ -407,7 +415,7 @@ pub async fn reactivate(db: &Db, principal: Principal, user_id: String) -> Resul
     principal.require(USERS_DELETE)?;
     db.run(move |conn| {
         crate::db::transaction(conn, |conn| {
-            let target = user::find(conn, &user_id)?.ok_or(AppError::NotFound)?;
+            let target = lock_user(conn, &user_id)?;
             if target.status != STATUS_DEACTIVATED {
                 return Err(AppError::Conflict(format!(
                     "{} is not deactivated.",

@@ -880,18 +880,35 @@ async fn readme_screenshots_team() {
     accept_invitation(&app, "eli@example.com", &eli_token).await;
     invite_person(&app, "dana@example.com", "Dana Ruiz", &[&auditor]).await;
 
-    // Grace, a team lead, gives Ben the Auditor role; Ben creates a key; Eli leaves.
-    // She cannot give or remove Release managers (she lacks its permissions): it stays.
-    let saved = grace
+    // Grace, a team lead, cannot change Ben's roles: he holds Release managers, whose permissions
+    // she lacks. The administrator gives him the Auditor role; Ben creates a key; Eli leaves.
+    let refused = grace
         .post(app.url(&format!("/team/{ben_id}/roles")))
         .form(&[
             ("role_ids", key_creators.as_str()),
+            ("role_ids", release_managers.as_str()),
             ("role_ids", auditor.as_str()),
         ])
         .send()
         .await
         .expect("POST roles");
-    assert_eq!(saved.status(), 303, "Grace gives Ben the Auditor role");
+    assert_eq!(refused.status(), 403, "Ben is beyond Grace's rank");
+    let saved = app
+        .client
+        .post(app.url(&format!("/team/{ben_id}/roles")))
+        .form(&[
+            ("role_ids", key_creators.as_str()),
+            ("role_ids", release_managers.as_str()),
+            ("role_ids", auditor.as_str()),
+        ])
+        .send()
+        .await
+        .expect("POST roles");
+    assert_eq!(
+        saved.status(),
+        303,
+        "the administrator gives Ben the Auditor role"
+    );
     let key = ben
         .post(app.url("/development/keys"))
         .form(&[
@@ -927,7 +944,7 @@ async fn readme_screenshots_team() {
     browser.wait_for_text("Filter").await;
     photograph(&browser, "audit.png").await;
 
-    // Ben's page as Grace sees it: the roles she cannot give are disabled, with the reason.
+    // Ben's page as Grace sees it: she cannot change his roles, and the page says why.
     browser.click_button("Sign out").await;
     sign_in(&browser, &app, "grace@example.com").await;
     browser.click_link("Team").await;

@@ -549,3 +549,276 @@ async fn granting_a_role_while_it_is_deleted_never_answers_a_server_error() {
         }
     }
 }
+
+/// How long to wait before the second of two racing requests, one value per round: the races
+/// below are decided while the first request hashes a password or checks many keys, and these
+/// offsets land the second request before, inside and after that window whatever the machine's
+/// speed. They decide only which ordering a round exercises, never whether the test passes.
+const STAGGER_MS: [u64; 6] = [0, 5, 10, 20, 40, 80];
+
+async fn after(ms: u64, request: reqwest::RequestBuilder) -> reqwest::Response {
+    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    request.send().await.expect("a response")
+}
+
+async fn status_of(app: &TestApp, user_id: &str) -> String {
+    let user_id = user_id.to_string();
+    app.with_db(move |conn| user::find(conn, &user_id).unwrap().unwrap().status)
+        .await
+}
+
+/// Where the first audit event with this action, outcome and target label is, oldest first.
+fn position(events: &[(String, String, String)], action: &str, label: &str) -> Option<usize> {
+    events
+        .iter()
+        .position(|(a, o, l)| a == action && o == "success" && l == label)
+}
+
+#[tokio::test]
+async fn a_password_change_racing_a_deactivation_never_reactivates_the_person() {
+    let app = spawn_app().await;
+    app.signed_in_admin().await;
+    for (round, wait) in STAGGER_MS.iter().enumerate() {
+        let email = format!("leaver{round}@example.com");
+        let leaver = app.create_member(&email, &[]).await;
+        let client = signed_in_client(&app, &email).await;
+        let new_password = format!("a fresh passphrase for round {round}");
+        let change = client.post(app.url("/account/password")).form(&[
+            ("current_password", PASSWORD),
+            ("password", new_password.as_str()),
+            ("password_confirmation", new_password.as_str()),
+        ]);
+        let deactivate = app
+            .client
+            .post(app.url(&format!("/team/{leaver}/deactivate")))
+            .form(&[("confirm", "yes")]);
+        let (changed, deactivated) = tokio::join!(change.send(), after(*wait, deactivate));
+        let (changed, deactivated) = (changed.expect("a response"), deactivated);
+        assert!(!changed.status().is_server_error(), "round {round}");
+        assert_eq!(deactivated.status(), 303, "round {round}: deactivated");
+        assert_eq!(
+            status_of(&app, &leaver).await,
+            "deactivated",
+            "round {round} (+{wait} ms): a password change never undoes a deactivation"
+        );
+        for password in [PASSWORD, new_password.as_str()] {
+            let signed_in = new_client()
+                .post(app.url("/login"))
+                .form(&[("email", email.as_str()), ("password", password)])
+                .send()
+                .await
+                .expect("a response");
+            assert_ne!(
+                signed_in.status(),
+                303,
+                "round {round}: a deactivated person cannot sign in"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_reset_link_redeemed_while_its_holder_is_promoted_never_outranks_its_issuer() {
+    let app = spawn_app().await;
+    let admin = app.admin_key().await;
+    app.create_member(
+        "helpdesk@example.com",
+        &[
+            latchkey::auth::catalog::USERS_RETRIEVE,
+            latchkey::auth::catalog::USERS_UPDATE,
+        ],
+    )
+    .await;
+    let helpdesk = signed_in_client(&app, "helpdesk@example.com").await;
+    for (round, wait) in STAGGER_MS.iter().enumerate() {
+        let email = format!("newcomer{round}@example.com");
+        let holder = app.create_member(&email, &[]).await;
+        let issued = helpdesk
+            .post(app.url(&format!("/team/{holder}/password-link")))
+            .send()
+            .await
+            .expect("a response");
+        assert_eq!(issued.status(), 303, "round {round}: the link is issued");
+        let page = helpdesk
+            .get(app.url(&location(&issued)))
+            .send()
+            .await
+            .expect("a response")
+            .text()
+            .await
+            .expect("a body");
+        let token = page
+            .split("/set-password?token=")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("the page shows the link")
+            .to_string();
+
+        let redeem = new_client().post(app.url("/set-password")).form(&[
+            ("token", token.as_str()),
+            ("password", "the helpdesk chose this one"),
+            ("password_confirmation", "the helpdesk chose this one"),
+        ]);
+        let promote = app.api(
+            Method::PUT,
+            &format!("/api/v1/users/{holder}/roles/{ADMIN_ROLE_ID}"),
+            &admin,
+        );
+        let (redeemed, promoted) = tokio::join!(redeem.send(), after(*wait, promote));
+        let redeemed = redeemed.expect("a response");
+        assert!(
+            !redeemed.status().is_server_error(),
+            "round {round}: {}",
+            redeemed.status()
+        );
+        assert_eq!(promoted.status(), 200, "round {round}: promoted");
+        if redeemed.status() == 303 {
+            let events = app.audit_events().await;
+            let reset = position(&events, "user.password-reset", &email);
+            let granted = position(&events, "user.roles-granted", &email);
+            assert!(
+                reset.is_some() && reset < granted,
+                "round {round} (+{wait} ms): a link works only while its issuer outranks its \
+                 holder, so a password set with it was set before the promotion"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn two_reactivations_of_one_person_at_once_reactivate_once() {
+    let app = spawn_app().await;
+    let (_, ada_client) = signed_in_admin_user(&app, "ada@example.com").await;
+    let (_, bob_client) = signed_in_admin_user(&app, "bob@example.com").await;
+    let member = app.create_member("returner@example.com", &[]).await;
+    for round in 0..8 {
+        let deactivate = member.clone();
+        app.with_db(move |conn| {
+            user::set_status(conn, &deactivate, user::STATUS_DEACTIVATED).expect("deactivate")
+        })
+        .await;
+        let path = format!("/team/{member}/reactivate");
+        let (ada, bob) = tokio::join!(
+            ada_client
+                .post(app.url(&path))
+                .form(&[("confirm", "yes")])
+                .send(),
+            bob_client
+                .post(app.url(&path))
+                .form(&[("confirm", "yes")])
+                .send(),
+        );
+        let statuses = [
+            ada.expect("a response").status(),
+            bob.expect("a response").status(),
+        ];
+        assert!(
+            statuses.contains(&StatusCode::SEE_OTHER) && statuses.contains(&StatusCode::CONFLICT),
+            "round {round}: one reactivation succeeds, the other finds the person active: \
+             {statuses:?}"
+        );
+        assert_eq!(status_of(&app, &member).await, "active");
+    }
+}
+
+#[tokio::test]
+async fn a_key_promoted_while_its_creator_is_deactivated_is_not_revoked_unchecked() {
+    use latchkey::auth::catalog::*;
+    let app = spawn_app().await;
+    let admin = app.admin_key().await;
+    let readers = app.create_role("Readers", &[AUDIT_LOG_RETRIEVE]).await;
+    app.create_member(
+        "hr@example.com",
+        &[
+            USERS_RETRIEVE,
+            USERS_DELETE,
+            SERVICE_ACCOUNTS_DELETE,
+            AUDIT_LOG_RETRIEVE,
+        ],
+    )
+    .await;
+    let offboarder = signed_in_client(&app, "hr@example.com").await;
+    for (round, wait) in [0u64, 1, 2, 4, 6, 8, 12, 16].iter().enumerate() {
+        let email = format!("leaver{round}@example.com");
+        let leaver = app.create_member(&email, &[]).await;
+        // Many keys, so that checking each takes a while; the first one checked is promoted.
+        let (owner, role) = (leaver.clone(), readers.clone());
+        let mut keys: Vec<String> = app
+            .with_db(move |conn| {
+                (0..24)
+                    .map(|i| {
+                        let generated = latchkey::auth::api_key::generate();
+                        let id = latchkey::db::new_id();
+                        let at = latchkey::db::now();
+                        latchkey::models::api_key::insert(
+                            conn,
+                            &latchkey::models::api_key::NewApiKey {
+                                id: &id,
+                                public_id: &generated.public_id,
+                                name: &format!("Key {i}"),
+                                description: "",
+                                secret_hash: &generated.secret_hash,
+                                created_by: Some(&owner),
+                                created_at: at,
+                                updated_at: at,
+                                expires_at: None,
+                            },
+                        )
+                        .expect("insert a key");
+                        latchkey::models::api_key::set_roles(
+                            conn,
+                            &id,
+                            std::slice::from_ref(&role),
+                        )
+                        .expect("give the key its role");
+                        id
+                    })
+                    .collect()
+            })
+            .await;
+        keys.sort();
+        let promoted_key = keys[0].clone();
+        let deactivate = offboarder
+            .post(app.url(&format!("/team/{leaver}/deactivate")))
+            .form(&[("revoke_keys", "yes")]);
+        let promote = app.api(
+            Method::PUT,
+            &format!("/api/v1/service-accounts/{promoted_key}/roles/{ADMIN_ROLE_ID}"),
+            &admin,
+        );
+        let (deactivated, promoted) = tokio::join!(deactivate.send(), after(*wait, promote));
+        let deactivated = deactivated.expect("a response").status();
+        let promoted = promoted.status();
+        assert!(
+            !deactivated.is_server_error() && !promoted.is_server_error(),
+            "round {round}: {deactivated}, {promoted}"
+        );
+        let key_id = promoted_key.clone();
+        let key = app
+            .with_db(move |conn| {
+                latchkey::models::api_key::find(conn, &key_id)
+                    .unwrap()
+                    .unwrap()
+            })
+            .await;
+        let holds_admin = app
+            .key_role_ids(&promoted_key)
+            .await
+            .contains(&ADMIN_ROLE_ID.to_string());
+        if deactivated == 303 && holds_admin {
+            // Both succeeded, so the key became an Admin key before the deactivation took its
+            // turn (a revoked key cannot be given roles): the offboarder could not revoke it.
+            assert!(
+                key.revoked_at.is_none(),
+                "round {round} (+{wait} ms): an Admin key was revoked by someone who could not \
+                 have revoked it ({deactivated}, {promoted})"
+            );
+        }
+        if deactivated == 303 && !holds_admin {
+            assert!(
+                key.revoked_at.is_some(),
+                "round {round}: the checked keys are revoked"
+            );
+        }
+    }
+}

@@ -812,3 +812,118 @@ async fn an_expiring_key_cannot_outlive_itself_nor_extend_its_own_expiry() {
         .unwrap();
     assert_eq!(unlimited.status(), 201);
 }
+
+#[tokio::test]
+async fn a_user_updater_cannot_change_an_administrators_roles_but_still_changes_a_peers() {
+    let app = spawn_app().await;
+    let admin = app.create_member("boss@example.com", &[]).await;
+    let promote = admin.clone();
+    app.with_db(move |conn| {
+        latchkey::models::user::grant_role(conn, &promote, ADMIN_ROLE_ID, None).unwrap()
+    })
+    .await;
+    let plain = app.create_role("Newcomers", &[]).await;
+    let spare = app.create_role("Spare", &[]).await;
+    let give_spare = (admin.clone(), spare.clone());
+    app.with_db(move |conn| {
+        latchkey::models::user::grant_role(conn, &give_spare.0, &give_spare.1, None).unwrap()
+    })
+    .await;
+    let admin_roles = app.user_role_ids(&admin).await;
+    let helpdesk = member_client(
+        &app,
+        "helpdesk@example.com",
+        &[USERS_RETRIEVE, USERS_UPDATE],
+    )
+    .await;
+
+    // The console: the form is not offered, and a crafted save that keeps every role the
+    // administrator holds and adds one anyone may give is refused.
+    let page = body(get(&app, &helpdesk, &format!("/team/{admin}")).await).await;
+    assert!(
+        page.contains("You cannot change their roles: that needs `")
+            && !page.contains("Save roles"),
+        "the page says why: {page}"
+    );
+    let mut form: Vec<(&str, &str)> = admin_roles
+        .iter()
+        .map(|r| ("role_ids", r.as_str()))
+        .collect();
+    form.push(("role_ids", &plain));
+    let saved = post(&app, &helpdesk, &format!("/team/{admin}/roles"), &form).await;
+    assert_eq!(saved.status(), 403, "an administrator is beyond their rank");
+
+    // The API, with a key holding the same permissions.
+    let updaters = app
+        .create_role("User updaters", &[USERS_RETRIEVE, USERS_UPDATE])
+        .await;
+    let (_, key) = key_with(&app, "Helpdesk", &[&updaters], None, None).await;
+    let granted = app
+        .api(
+            Method::PUT,
+            &format!("/api/v1/users/{admin}/roles/{plain}"),
+            &key,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(granted.status(), 403);
+    assert_refused_for_rank(&json_of(granted).await);
+    let revoked = app
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/users/{admin}/roles/{spare}"),
+            &key,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 403, "nor take a role anyone could give");
+    assert_refused_for_rank(&json_of(revoked).await);
+    let mut held = app.user_role_ids(&admin).await;
+    held.sort();
+    let mut expected = admin_roles.clone();
+    expected.sort();
+    assert_eq!(held, expected, "the administrator's roles are unchanged");
+
+    // Within their rank they still can, in both.
+    let peer = app
+        .create_member("peer@example.com", &[USERS_RETRIEVE])
+        .await;
+    let mut peer_form: Vec<(String, String)> = app
+        .user_role_ids(&peer)
+        .await
+        .into_iter()
+        .map(|r| ("role_ids".to_string(), r))
+        .collect();
+    peer_form.push(("role_ids".into(), plain.clone()));
+    let peer_form: Vec<(&str, &str)> = peer_form
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let saved = post(&app, &helpdesk, &format!("/team/{peer}/roles"), &peer_form).await;
+    assert_eq!(saved.status(), 303);
+    assert!(app.user_role_ids(&peer).await.contains(&plain));
+    let revoked = app
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/users/{peer}/roles/{plain}"),
+            &key,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    let granted = app
+        .api(
+            Method::PUT,
+            &format!("/api/v1/users/{peer}/roles/{spare}"),
+            &key,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(granted.status().is_success(), "{}", granted.status());
+    let held = app.user_role_ids(&peer).await;
+    assert!(held.contains(&spare) && !held.contains(&plain));
+}

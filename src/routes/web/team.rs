@@ -298,6 +298,8 @@ struct MemberPage {
     link_refusal: Option<String>,
     /// Why the viewer may not deactivate or reactivate this person (beyond their rank).
     status_refusal: Option<String>,
+    /// Why the viewer may not change this person's roles (beyond their rank).
+    roles_refusal: Option<String>,
     is_self: bool,
     history: Vec<HistoryRow>,
 }
@@ -342,6 +344,9 @@ async fn member_page(
             p,
         )
     });
+    let roles_refusal = beyond
+        .as_deref()
+        .map(|p| grants::outranked_sentence("change their roles", p));
     let effective = {
         let held = roles.clone();
         state
@@ -364,6 +369,7 @@ async fn member_page(
             is_self,
             link_refusal,
             status_refusal,
+            roles_refusal,
             user_id,
             created: format_time(&member.created_at),
             last_sign_in: member
