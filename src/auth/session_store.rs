@@ -345,6 +345,10 @@ pub fn start_sweeper<T: Send + Sync + 'static>(db: Db, owner: &Arc<T>) {
         match db.get().and_then(|mut conn| sweep_expired(&mut conn)) {
             Ok(0) => {}
             Ok(deleted) => tracing::debug!(deleted, "expired sessions swept"),
+            // During an outage (logged once by the database layer) the next sweep catches up.
+            Err(AppError::Unavailable(detail)) => {
+                tracing::debug!(error = %detail, "cannot sweep expired sessions: database unavailable")
+            }
             Err(err) => tracing::warn!(error = %err, "cannot sweep expired sessions"),
         }
     });
