@@ -568,6 +568,22 @@ async fn every_bound_is_the_same_in_forms_and_in_the_openapi_document() {
         );
     }
 
+    for (schema, property, max) in [
+        ("NewServiceAccount", "roles", ROLE_REFERENCES_MAX),
+        ("NewServiceAccount", "new_roles", NEW_ROLES_MAX),
+        ("ServiceAccountPatch", "roles", ROLE_REFERENCES_MAX),
+        ("NewInlineRole", "permissions", ROLE_PERMISSIONS_MAX),
+        ("NewRole", "permissions", ROLE_PERMISSIONS_MAX),
+        ("RolePatch", "permissions", ROLE_PERMISSIONS_MAX),
+    ] {
+        assert_eq!(
+            schemas[schema]["properties"][property]["maxItems"].as_u64(),
+            Some(max as u64),
+            "{schema}.{property}: {}",
+            schemas[schema]["properties"][property]
+        );
+    }
+
     let login = body(app.get("/login").await).await;
     assert!(
         login.contains(&format!(r#"maxlength="{EMAIL_MAX}""#)),
