@@ -19,7 +19,9 @@
 //!   ones it adds when loading are never written back, and the sign-in address and browser go to
 //!   their columns rather than into the state.
 
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
@@ -55,6 +57,41 @@ const ID_BYTES: usize = 32;
 /// The longest User-Agent kept for the Account page's list.
 pub const USER_AGENT_MAX_CHARS: usize = 256;
 const IP_MAX_CHARS: usize = 64;
+
+tokio::task_local! {
+    /// Whether saving, updating or deleting this request's session failed: set by the store,
+    /// read by [`reporting_failures`] around the session middleware.
+    static WRITE_FAILED: Cell<bool>;
+}
+
+/// Runs `request` (the session middleware and everything inside it) noting whether the store
+/// failed to save, update or delete its session, so that the request can answer "unavailable, try
+/// again" (503) instead of actix-session's bare 500. Inside it, a failed write is reported here
+/// instead of as an error: the caller must then replace the response (nothing of it may reach the
+/// person as if the write had happened: "signed out", a new session's cookie).
+pub async fn reporting_failures<F: Future>(request: F) -> (F::Output, bool) {
+    WRITE_FAILED
+        .scope(Cell::new(false), async move {
+            let outcome = request.await;
+            (outcome, WRITE_FAILED.with(Cell::get))
+        })
+        .await
+}
+
+/// A failed write of a session: logged (an outage at debug, as the database layer logs it once),
+/// then noted for [`reporting_failures`] when it runs around this request (`Ok`), else returned.
+fn write_failed(err: AppError, what: &'static str) -> Result<(), anyhow::Error> {
+    match &err {
+        AppError::Unavailable(detail) => {
+            tracing::debug!(error = %detail, "cannot {what} the session: database unavailable")
+        }
+        other => tracing::error!(error = ?other, "cannot {what} the session"),
+    }
+    match WRITE_FAILED.try_with(|failed| failed.set(true)) {
+        Ok(()) => Ok(()),
+        Err(_) => Err(err.into()),
+    }
+}
 
 /// The [`SessionStore`] over the `sessions` table; every call runs on the blocking pool.
 #[derive(Clone)]
@@ -258,7 +295,10 @@ impl SessionStore for DbSessionStore {
                 Ok::<_, AppError>(())
             })
             .await
-            .map_err(|e| SaveError::Other(e.into()))?;
+            .or_else(|err| write_failed(err, "save"))
+            .map_err(SaveError::Other)?;
+        // After a reported failure the key names no row, and the response that would carry it is
+        // replaced.
         SessionKey::try_from(key).map_err(|e| SaveError::Other(e.into()))
     }
 
@@ -297,7 +337,8 @@ impl SessionStore for DbSessionStore {
                 Ok(())
             })
             .await
-            .map_err(|e| UpdateError::Other(e.into()))?;
+            .or_else(|err| write_failed(err, "update"))
+            .map_err(UpdateError::Other)?;
         Ok(session_key)
     }
 
@@ -315,7 +356,8 @@ impl SessionStore for DbSessionStore {
         self.db
             .run(move |conn| rows::delete(conn, &hash).map_err(AppError::from))
             .await
-            .map_err(Into::into)
+            .map(|_| ())
+            .or_else(|err| write_failed(err, "delete"))
     }
 }
 
