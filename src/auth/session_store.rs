@@ -58,28 +58,51 @@ const ID_BYTES: usize = 32;
 pub const USER_AGENT_MAX_CHARS: usize = 256;
 const IP_MAX_CHARS: usize = 64;
 
-tokio::task_local! {
-    /// Whether saving, updating or deleting this request's session failed: set by the store,
-    /// read by [`reporting_failures`] around the session middleware.
-    static WRITE_FAILED: Cell<bool>;
+/// What the store knows of the request it serves, set by [`scoped`] around the session middleware.
+struct RequestScope {
+    /// A HEAD request: it never changes the session (see [`scoped`]).
+    read_only: bool,
+    /// Whether saving, updating or deleting the session failed.
+    write_failed: Cell<bool>,
 }
 
-/// Runs `request` (the session middleware and everything inside it) noting whether the store
-/// failed to save, update or delete its session, so that the request can answer "unavailable, try
-/// again" (503) instead of actix-session's bare 500. Inside it, a failed write is reported here
-/// instead of as an error: the caller must then replace the response (nothing of it may reach the
-/// person as if the write had happened: "signed out", a new session's cookie).
-pub async fn reporting_failures<F: Future>(request: F) -> (F::Output, bool) {
-    WRITE_FAILED
-        .scope(Cell::new(false), async move {
+tokio::task_local! {
+    static REQUEST: RequestScope;
+}
+
+/// Runs `request` (the session middleware and everything inside it) in a scope the store reads
+/// and writes, and returns whether a write of its session failed.
+///
+/// - `read_only` (a HEAD request): nothing the request does to its session is stored. HEAD runs
+///   the GET handler, and a GET page takes its one-time secret or flash message out of the
+///   session; a HEAD must not consume them unseen, so its changes stay in memory and the next GET
+///   still finds them. (A HEAD that signs out or renews a session, which no page does, would leave
+///   the stored session as it was.)
+/// - A failed save, update or delete (the database blinking between loading the session and saving
+///   it) is reported here instead of as an error, so that the request can answer "unavailable, try
+///   again" (503) instead of actix-session's bare 500: the caller must then replace the response,
+///   so that nothing of it reaches the person as if the write had happened ("signed out", a new
+///   session's cookie).
+pub async fn scoped<F: Future>(read_only: bool, request: F) -> (F::Output, bool) {
+    let scope = RequestScope {
+        read_only,
+        write_failed: Cell::new(false),
+    };
+    REQUEST
+        .scope(scope, async move {
             let outcome = request.await;
-            (outcome, WRITE_FAILED.with(Cell::get))
+            (outcome, REQUEST.with(|scope| scope.write_failed.get()))
         })
         .await
 }
 
+/// Whether this request may not change its stored session (a HEAD request).
+fn read_only() -> bool {
+    REQUEST.try_with(|scope| scope.read_only).unwrap_or(false)
+}
+
 /// A failed write of a session: logged (an outage at debug, as the database layer logs it once),
-/// then noted for [`reporting_failures`] when it runs around this request (`Ok`), else returned.
+/// then noted for [`scoped`] when it runs around this request (`Ok`), else returned.
 fn write_failed(err: AppError, what: &'static str) -> Result<(), anyhow::Error> {
     match &err {
         AppError::Unavailable(detail) => {
@@ -87,7 +110,7 @@ fn write_failed(err: AppError, what: &'static str) -> Result<(), anyhow::Error> 
         }
         other => tracing::error!(error = ?other, "cannot {what} the session"),
     }
-    match WRITE_FAILED.try_with(|failed| failed.set(true)) {
+    match REQUEST.try_with(|scope| scope.write_failed.set(true)) {
         Ok(()) => Ok(()),
         Err(_) => Err(err.into()),
     }
@@ -268,6 +291,10 @@ impl SessionStore for DbSessionStore {
         _ttl: &CookieDuration,
     ) -> Result<SessionKey, SaveError> {
         let key = token::random_hex(ID_BYTES);
+        if read_only() {
+            // The key names no row: a HEAD starts no session.
+            return SessionKey::try_from(key).map_err(|e| SaveError::Other(e.into()));
+        }
         let prepared =
             prepare(session_state, &key).map_err(|e| SaveError::Serialization(e.into()))?;
         let hash = id_hash(&key);
@@ -312,6 +339,10 @@ impl SessionStore for DbSessionStore {
             // The state was never read, so writing this one would erase the real one.
             return Ok(session_key);
         }
+        if read_only() {
+            // A HEAD: what it took out of the session (a one-time secret, a flash) stays stored.
+            return Ok(session_key);
+        }
         let prepared = prepare(session_state, session_key.as_ref())
             .map_err(|e| UpdateError::Serialization(e.into()))?;
         let hash = id_hash(session_key.as_ref());
@@ -352,6 +383,9 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn delete(&self, session_key: &SessionKey) -> Result<(), anyhow::Error> {
+        if read_only() {
+            return Ok(());
+        }
         let hash = id_hash(session_key.as_ref());
         self.db
             .run(move |conn| rows::delete(conn, &hash).map_err(AppError::from))
