@@ -20,6 +20,15 @@ pub const ROLE_DESCRIPTION_MAX: usize = 500;
 /// A permission's name (`resource.action`) and description.
 pub const PERMISSION_NAME_MAX: usize = 100;
 pub const PERMISSION_DESCRIPTION_MAX: usize = 200;
+/// The most roles one request may name for a key or a person (`roles` in the API, `role_ids` in
+/// forms): each reference costs lookups inside a write transaction, so an unbounded list would let
+/// one request hold the database's write lock for seconds.
+pub const ROLE_REFERENCES_MAX: usize = 100;
+/// The most roles created together with one key (`new_roles`).
+pub const NEW_ROLES_MAX: usize = 20;
+/// The most permissions one request may put into a role (`permissions`). Far above the catalog's
+/// built-in size; a catalog grown beyond it cannot be given whole to one custom role.
+pub const ROLE_PERMISSIONS_MAX: usize = 500;
 /// The longest text one audit event stores in a label, id or summary (a refused call's path, an
 /// email typed at sign-in): longer text is cut there, so a refusal never writes more than this.
 pub const AUDIT_TEXT_MAX: usize = 512;

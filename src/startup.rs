@@ -141,6 +141,7 @@ impl Application {
                 .wrap(from_fn(request_guard::guard_requests))
                 .wrap(from_fn(error_format::render_errors))
                 .wrap(ExceptApi(session))
+                .wrap(from_fn(error_format::render_session_failures))
                 .wrap(security_headers::security_headers(secure_cookies))
                 .wrap(from_fn(request_log::log_requests))
         })

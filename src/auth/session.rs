@@ -118,7 +118,7 @@ pub fn flash(
 }
 
 /// The flash message, removed as it is read. A session without one stays unchanged, so that a page
-/// load does not rewrite the session.
+/// load does not rewrite the session; a HEAD request's removal is not saved.
 pub fn take_flash(session: &Session) -> Option<Flash> {
     if !session.contains_key(FLASH) {
         return None;
@@ -156,7 +156,9 @@ pub fn stash_once(
 
 /// The stashed secret, once: it is removed from the session as it is read, and the session store
 /// saves that removal with the page's response (a replayed cookie finds it gone). It is removed
-/// even when it belongs to another object, so a secret never outlives the next page that asks.
+/// even when it belongs to another object, so a secret never outlives the next page that asks. A
+/// HEAD request's removal is not saved (see [`crate::auth::session_store::scoped`]): HEAD runs the
+/// GET handler, and must not consume a secret it does not show.
 pub fn take_once(session: &Session, slot: OneTimeSlot, object_id: &str) -> Option<String> {
     if !session.contains_key(slot.key()) {
         return None;

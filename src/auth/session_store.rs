@@ -19,7 +19,9 @@
 //!   ones it adds when loading are never written back, and the sign-in address and browser go to
 //!   their columns rather than into the state.
 
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
@@ -55,6 +57,64 @@ const ID_BYTES: usize = 32;
 /// The longest User-Agent kept for the Account page's list.
 pub const USER_AGENT_MAX_CHARS: usize = 256;
 const IP_MAX_CHARS: usize = 64;
+
+/// What the store knows of the request it serves, set by [`scoped`] around the session middleware.
+struct RequestScope {
+    /// A HEAD request: it never changes the session (see [`scoped`]).
+    read_only: bool,
+    /// Whether saving, updating or deleting the session failed.
+    write_failed: Cell<bool>,
+}
+
+tokio::task_local! {
+    static REQUEST: RequestScope;
+}
+
+/// Runs `request` (the session middleware and everything inside it) in a scope the store reads
+/// and writes, and returns whether a write of its session failed.
+///
+/// - `read_only` (a HEAD request): nothing the request does to its session is stored. HEAD runs
+///   the GET handler, and a GET page takes its one-time secret or flash message out of the
+///   session; a HEAD must not consume them unseen, so its changes stay in memory and the next GET
+///   still finds them. (A HEAD that signs out or renews a session, which no page does, would leave
+///   the stored session as it was.)
+/// - A failed save, update or delete (the database blinking between loading the session and saving
+///   it) is reported here instead of as an error, so that the request can answer "unavailable, try
+///   again" (503) instead of actix-session's bare 500: the caller must then replace the response,
+///   so that nothing of it reaches the person as if the write had happened ("signed out", a new
+///   session's cookie).
+pub async fn scoped<F: Future>(read_only: bool, request: F) -> (F::Output, bool) {
+    let scope = RequestScope {
+        read_only,
+        write_failed: Cell::new(false),
+    };
+    REQUEST
+        .scope(scope, async move {
+            let outcome = request.await;
+            (outcome, REQUEST.with(|scope| scope.write_failed.get()))
+        })
+        .await
+}
+
+/// Whether this request may not change its stored session (a HEAD request).
+fn read_only() -> bool {
+    REQUEST.try_with(|scope| scope.read_only).unwrap_or(false)
+}
+
+/// A failed write of a session: logged (an outage at debug, as the database layer logs it once),
+/// then noted for [`scoped`] when it runs around this request (`Ok`), else returned.
+fn write_failed(err: AppError, what: &'static str) -> Result<(), anyhow::Error> {
+    match &err {
+        AppError::Unavailable(detail) => {
+            tracing::debug!(error = %detail, "cannot {what} the session: database unavailable")
+        }
+        other => tracing::error!(error = ?other, "cannot {what} the session"),
+    }
+    match REQUEST.try_with(|scope| scope.write_failed.set(true)) {
+        Ok(()) => Ok(()),
+        Err(_) => Err(err.into()),
+    }
+}
 
 /// The [`SessionStore`] over the `sessions` table; every call runs on the blocking pool.
 #[derive(Clone)]
@@ -231,6 +291,10 @@ impl SessionStore for DbSessionStore {
         _ttl: &CookieDuration,
     ) -> Result<SessionKey, SaveError> {
         let key = token::random_hex(ID_BYTES);
+        if read_only() {
+            // The key names no row: a HEAD starts no session.
+            return SessionKey::try_from(key).map_err(|e| SaveError::Other(e.into()));
+        }
         let prepared =
             prepare(session_state, &key).map_err(|e| SaveError::Serialization(e.into()))?;
         let hash = id_hash(&key);
@@ -258,7 +322,10 @@ impl SessionStore for DbSessionStore {
                 Ok::<_, AppError>(())
             })
             .await
-            .map_err(|e| SaveError::Other(e.into()))?;
+            .or_else(|err| write_failed(err, "save"))
+            .map_err(SaveError::Other)?;
+        // After a reported failure the key names no row, and the response that would carry it is
+        // replaced.
         SessionKey::try_from(key).map_err(|e| SaveError::Other(e.into()))
     }
 
@@ -270,6 +337,10 @@ impl SessionStore for DbSessionStore {
     ) -> Result<SessionKey, UpdateError> {
         if session_state.contains_key(STORE_UNAVAILABLE) {
             // The state was never read, so writing this one would erase the real one.
+            return Ok(session_key);
+        }
+        if read_only() {
+            // A HEAD: what it took out of the session (a one-time secret, a flash) stays stored.
             return Ok(session_key);
         }
         let prepared = prepare(session_state, session_key.as_ref())
@@ -297,7 +368,8 @@ impl SessionStore for DbSessionStore {
                 Ok(())
             })
             .await
-            .map_err(|e| UpdateError::Other(e.into()))?;
+            .or_else(|err| write_failed(err, "update"))
+            .map_err(UpdateError::Other)?;
         Ok(session_key)
     }
 
@@ -311,11 +383,15 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn delete(&self, session_key: &SessionKey) -> Result<(), anyhow::Error> {
+        if read_only() {
+            return Ok(());
+        }
         let hash = id_hash(session_key.as_ref());
         self.db
             .run(move |conn| rows::delete(conn, &hash).map_err(AppError::from))
             .await
-            .map_err(Into::into)
+            .map(|_| ())
+            .or_else(|err| write_failed(err, "delete"))
     }
 }
 
@@ -345,6 +421,10 @@ pub fn start_sweeper<T: Send + Sync + 'static>(db: Db, owner: &Arc<T>) {
         match db.get().and_then(|mut conn| sweep_expired(&mut conn)) {
             Ok(0) => {}
             Ok(deleted) => tracing::debug!(deleted, "expired sessions swept"),
+            // During an outage (logged once by the database layer) the next sweep catches up.
+            Err(AppError::Unavailable(detail)) => {
+                tracing::debug!(error = %detail, "cannot sweep expired sessions: database unavailable")
+            }
             Err(err) => tracing::warn!(error = %err, "cannot sweep expired sessions"),
         }
     });

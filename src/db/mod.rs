@@ -35,6 +35,16 @@ const POOL_CONNECTION_TIMEOUT: Duration = Duration::from_secs(1);
 /// none, so that a database host that drops packets fails an attempt in 2 s rather than the
 /// system's TCP timeout (minutes).
 const PG_CONNECT_TIMEOUT_SECS: u32 = 2;
+/// TCP keepalive and `tcp_user_timeout` (libpq parameters) added to a PostgreSQL URL that sets
+/// none of them, so that a network partition fails a checked-out connection (its query answers
+/// "unavailable") instead of hanging it until the system's TCP timeout (up to ~15 minutes): an idle
+/// connection is probed after [`PG_KEEPALIVES_IDLE_SECS`], every [`PG_KEEPALIVES_INTERVAL_SECS`],
+/// and dropped after [`PG_KEEPALIVES_COUNT`] unanswered probes; data sent and not acknowledged
+/// within [`PG_TCP_USER_TIMEOUT_MS`] drops it too.
+const PG_KEEPALIVES_IDLE_SECS: u32 = 10;
+const PG_KEEPALIVES_INTERVAL_SECS: u32 = 5;
+const PG_KEEPALIVES_COUNT: u32 = 3;
+const PG_TCP_USER_TIMEOUT_MS: u32 = 10_000;
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
@@ -213,17 +223,41 @@ impl HandleError<ConnectionError> for QuietErrors {
     }
 }
 
-/// `url` with `connect_timeout=2` added unless it (or `PGCONNECT_TIMEOUT`) sets one.
+/// `url` with `connect_timeout=2` added unless it (or `PGCONNECT_TIMEOUT`) sets one, and TCP
+/// keepalives and `tcp_user_timeout` (see [`PG_KEEPALIVES_IDLE_SECS`]) each added unless the URL
+/// sets it.
 fn with_connect_timeout(url: &str, env_sets_one: bool) -> String {
     let query = url.split_once('?').map_or("", |(_, query)| query);
-    let has_one = query
-        .split('&')
-        .any(|pair| pair.split('=').next() == Some("connect_timeout"));
-    if has_one || env_sets_one {
+    let sets = |name: &str| {
+        query
+            .split('&')
+            .any(|pair| pair.split('=').next() == Some(name))
+    };
+    let connect_timeout = (!env_sets_one).then(|| PG_CONNECT_TIMEOUT_SECS.to_string());
+    let added: Vec<String> = [
+        ("connect_timeout", connect_timeout),
+        ("keepalives", Some("1".to_string())),
+        ("keepalives_idle", Some(PG_KEEPALIVES_IDLE_SECS.to_string())),
+        (
+            "keepalives_interval",
+            Some(PG_KEEPALIVES_INTERVAL_SECS.to_string()),
+        ),
+        ("keepalives_count", Some(PG_KEEPALIVES_COUNT.to_string())),
+        ("tcp_user_timeout", Some(PG_TCP_USER_TIMEOUT_MS.to_string())),
+    ]
+    .into_iter()
+    .filter(|(name, _)| !sets(name))
+    .filter_map(|(name, value)| value.map(|value| format!("{name}={value}")))
+    .collect();
+    if added.is_empty() {
         return url.to_string();
     }
-    let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}connect_timeout={PG_CONNECT_TIMEOUT_SECS}")
+    let separator = match url.split_once('?') {
+        None => "?",
+        Some((_, "")) => "",
+        Some(_) => "&",
+    };
+    format!("{url}{separator}{}", added.join("&"))
 }
 
 pub type DbPool = Pool<ConnectionManager>;
@@ -471,4 +505,41 @@ pub fn now() -> chrono::NaiveDateTime {
 /// A new text id: a UUID v7, so ids sort by creation time.
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_postgres_url_gets_timeouts_and_keepalives_it_does_not_set() {
+        assert_eq!(
+            with_connect_timeout("postgres://u@db:5432/latchkey", false),
+            "postgres://u@db:5432/latchkey?connect_timeout=2&keepalives=1&keepalives_idle=10\
+             &keepalives_interval=5&keepalives_count=3&tcp_user_timeout=10000"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://u@db/latchkey?sslmode=require", true),
+            "postgres://u@db/latchkey?sslmode=require&keepalives=1&keepalives_idle=10\
+             &keepalives_interval=5&keepalives_count=3&tcp_user_timeout=10000",
+            "PGCONNECT_TIMEOUT sets the connect timeout"
+        );
+    }
+
+    #[test]
+    fn a_postgres_url_keeps_the_values_it_sets() {
+        let url = "postgres://u@db/latchkey?connect_timeout=9&keepalives=0&tcp_user_timeout=500";
+        assert_eq!(
+            with_connect_timeout(url, false),
+            format!("{url}&keepalives_idle=10&keepalives_interval=5&keepalives_count=3")
+        );
+        let everything = "postgres://u@db/l?connect_timeout=9&keepalives=1&keepalives_idle=1\
+                          &keepalives_interval=1&keepalives_count=1&tcp_user_timeout=1";
+        assert_eq!(with_connect_timeout(everything, false), everything);
+        assert_eq!(
+            with_connect_timeout("postgres://u@db/l?", true),
+            "postgres://u@db/l?keepalives=1&keepalives_idle=10&keepalives_interval=5\
+             &keepalives_count=3&tcp_user_timeout=10000"
+        );
+    }
 }

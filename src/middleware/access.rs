@@ -74,7 +74,9 @@ where
                 };
                 if let Access::Permission(permission) = access {
                     if !principal.can(permission) {
-                        tracing::info!(actor = %principal.label, permission, path = req.path(), "permission denied");
+                        let path =
+                            crate::limits::truncate(req.path(), crate::limits::AUDIT_TEXT_MAX);
+                        tracing::info!(actor = %principal.label, permission, path = %path, "permission denied");
                         return Ok(req.error_response(AppError::forbidden(permission)));
                     }
                 }

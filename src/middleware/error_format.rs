@@ -57,6 +57,35 @@ pub async fn render_errors(
     })
 }
 
+/// Wraps the session middleware (see [`crate::auth::session_store::scoped`]): a HEAD request's
+/// changes to its session are not stored (HEAD consumes no one-time secret or flash message), and
+/// when saving, updating or deleting the session failed (the database blinked between loading it
+/// and saving it), the response is replaced by the "unavailable, try again" page (503 with
+/// `Retry-After`; the htmx fragment for htmx requests) instead of actix-session's bare 500, so
+/// that nothing of the original response (its redirect, its cookie) reaches the person as if the
+/// write had happened.
+pub async fn render_session_failures(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let is_htmx = req.headers().contains_key("hx-request");
+    let read_only = req.method() == Method::HEAD;
+    let (outcome, write_failed) =
+        crate::auth::session_store::scoped(read_only, next.call(req)).await;
+    let res = outcome?;
+    if !write_failed {
+        return Ok(res.map_into_boxed_body());
+    }
+    let err = AppError::Unavailable("the session could not be saved".into());
+    let response = if is_htmx {
+        err.fragment_response()
+    } else {
+        err.error_response()
+    };
+    let (req, _) = res.into_parts();
+    Ok(ServiceResponse::new(req, response).map_into_boxed_body())
+}
+
 /// Refusals of one actor for one permission within this long are one audit event with a count.
 pub const DENIALS_AGGREGATED_SECS: i64 = 3600;
 

@@ -30,7 +30,9 @@ pub async fn guard_requests(
     }
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe && !req.path().starts_with("/api/") && !is_same_origin(&req) {
-        tracing::warn!(path = req.path(), "cross-site request refused");
+        // One bounded line per refusal: the path is cut like the audit log's.
+        let path = crate::limits::truncate(req.path(), crate::limits::AUDIT_TEXT_MAX);
+        tracing::warn!(path = %path, "cross-site request refused");
         return Ok(req.error_response(AppError::CrossSiteRequest));
     }
     next.call(req)

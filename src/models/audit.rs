@@ -112,40 +112,66 @@ fn bounded(text: &str) -> String {
     truncate(text, AUDIT_TEXT_MAX).into_owned()
 }
 
-/// Times of the events with this action from this client network (see
-/// [`crate::limits::client_network`]) since `since`, oldest first.
-pub fn times_from_network_since(
-    conn: &mut DbConnection,
-    action: &str,
-    ip_address: &str,
-    since: NaiveDateTime,
-) -> QueryResult<Vec<NaiveDateTime>> {
-    let Some(network) = client_network_label(ip_address) else {
-        return Ok(Vec::new());
-    };
-    audit_events::table
-        .filter(audit_events::client_network.eq(network))
-        .filter(audit_events::action.eq(action))
-        .filter(audit_events::occurred_at.ge(since))
-        .order(audit_events::occurred_at.asc())
-        .select(audit_events::occurred_at)
-        .load(conn)
+/// Which events a failure count counts: one action, and either one target id (an account) or one
+/// client network (see [`crate::limits::client_network`]).
+#[derive(Debug, Clone, Copy)]
+pub enum CountedBy<'a> {
+    Target(&'a str),
+    /// A client address, counted by its network; text that is not an address counts nothing.
+    Network(&'a str),
 }
 
-/// Times of the events with this action and target id since `since`, oldest first.
-pub fn times_since(
-    conn: &mut DbConnection,
-    action: &str,
-    target_id: &str,
+/// The events with `action` matching `by` since `since`, as a boxed query (each filter uses an
+/// index: `(target_id, occurred_at)` or `(client_network, action, occurred_at)`); `None` when
+/// nothing can match.
+fn counted<'a>(
+    action: &'a str,
+    by: CountedBy<'a>,
     since: NaiveDateTime,
-) -> QueryResult<Vec<NaiveDateTime>> {
-    audit_events::table
-        .filter(audit_events::target_id.eq(target_id))
+) -> Option<audit_events::BoxedQuery<'a, <DbConnection as diesel::Connection>::Backend>> {
+    let query = audit_events::table
         .filter(audit_events::action.eq(action))
         .filter(audit_events::occurred_at.ge(since))
+        .into_boxed();
+    Some(match by {
+        CountedBy::Target(id) => query.filter(audit_events::target_id.eq(id)),
+        CountedBy::Network(ip) => {
+            query.filter(audit_events::client_network.eq(client_network_label(ip)?))
+        }
+    })
+}
+
+/// How many events with `action` matching `by` happened since `since` (counted in SQL).
+pub fn count_since(
+    conn: &mut DbConnection,
+    action: &str,
+    by: CountedBy,
+    since: NaiveDateTime,
+) -> QueryResult<i64> {
+    match counted(action, by, since) {
+        Some(query) => query.count().get_result(conn),
+        None => Ok(0),
+    }
+}
+
+/// The time of the `nth` (from 0, oldest first) of those events, if there are that many.
+pub fn nth_time_since(
+    conn: &mut DbConnection,
+    action: &str,
+    by: CountedBy,
+    since: NaiveDateTime,
+    nth: i64,
+) -> QueryResult<Option<NaiveDateTime>> {
+    let Some(query) = counted(action, by, since) else {
+        return Ok(None);
+    };
+    query
         .order(audit_events::occurred_at.asc())
         .select(audit_events::occurred_at)
-        .load(conn)
+        .offset(nth)
+        .limit(1)
+        .first(conn)
+        .optional()
 }
 
 /// One entry of the audit log.

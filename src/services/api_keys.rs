@@ -164,6 +164,30 @@ fn inline_roles(input: &KeyInput) -> Vec<RoleInput> {
         .collect()
 }
 
+/// Refuses, before any lookup, more roles named or created in one request than the limits allow.
+fn check_role_counts(role_ids: Option<&[String]>, new_roles: &[RoleInput]) -> Result<(), AppError> {
+    use crate::limits::NEW_ROLES_MAX;
+    if let Some(role_ids) = role_ids {
+        role_service::check_role_count(role_ids, &[])?;
+    }
+    if new_roles.len() > NEW_ROLES_MAX {
+        return Err(AppError::validation(
+            "new_roles",
+            format!(
+                "Create at most {NEW_ROLES_MAX} roles with one key ({} were given).",
+                new_roles.len()
+            ),
+        ));
+    }
+    for new_role in new_roles {
+        role_service::check_permission_count(
+            &new_role.permissions,
+            INLINE_ROLE_FIELDS.permissions,
+        )?;
+    }
+    Ok(())
+}
+
 /// Creates the inline roles inside the key's transaction and adds them to `roles`.
 fn create_inline_roles(
     conn: &mut DbConnection,
@@ -191,6 +215,7 @@ pub async fn create(
     if !input.new_roles.is_empty() {
         principal.require(crate::auth::catalog::ROLES_CREATE)?;
     }
+    check_role_counts(Some(&input.role_ids), &input.new_roles)?;
     in_authz_transaction(db, move |conn| {
         let mut errors = FieldErrors::default();
         let expires_at = check_details(&input, None, &mut errors);
@@ -303,6 +328,8 @@ pub async fn update(
     if !change.new_roles.is_empty() {
         principal.require(crate::auth::catalog::ROLES_CREATE)?;
     }
+    // The roles named are counted against those the key holds already, once those are read.
+    check_role_counts(None, &change.new_roles)?;
     in_authz_transaction(db, move |conn| {
         let existing = lock_open_key(conn, &key_id)?;
         grants::require_can_change_key(conn, &principal, &key_id)?;

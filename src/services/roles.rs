@@ -72,6 +72,47 @@ fn dedupe(values: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// Refuses a role that names more than [`ROLE_PERMISSIONS_MAX`] permissions, before any of them is
+/// looked at.
+///
+/// [`ROLE_PERMISSIONS_MAX`]: crate::limits::ROLE_PERMISSIONS_MAX
+pub fn check_permission_count(permissions: &[String], field: &str) -> Result<(), AppError> {
+    use crate::limits::ROLE_PERMISSIONS_MAX;
+    if permissions.len() > ROLE_PERMISSIONS_MAX {
+        return Err(AppError::validation(
+            field,
+            format!(
+                "A role holds at most {ROLE_PERMISSIONS_MAX} permissions ({} were given).",
+                permissions.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses more than [`ROLE_REFERENCES_MAX`] role references in one request (besides the ids of
+/// roles held already, which an edit form sends back as they are), before any of them is looked up.
+///
+/// [`ROLE_REFERENCES_MAX`]: crate::limits::ROLE_REFERENCES_MAX
+pub fn check_role_count(references: &[String], already_held: &[String]) -> Result<(), AppError> {
+    use crate::limits::ROLE_REFERENCES_MAX;
+    let named = references
+        .iter()
+        .filter(|r| !already_held.iter().any(|held| held == r.trim()))
+        .count();
+    if named > ROLE_REFERENCES_MAX {
+        return Err(AppError::validation(
+            ROLES_FIELD,
+            format!("Choose at most {ROLE_REFERENCES_MAX} roles at once ({named} were given)."),
+        ));
+    }
+    Ok(())
+}
+
+/// The field role choices are reported against (the forms' checkboxes; the API answers it for
+/// its `roles`, as for every other problem with the roles named).
+pub const ROLES_FIELD: &str = "role_ids";
+
 /// Checks name, description and permissions; returns the clean permission list.
 /// `keep` are permissions already on the role that the principal may keep without holding them.
 fn check_input(
@@ -83,6 +124,7 @@ fn check_input(
     keep: &[String],
     errors: &mut FieldErrors,
 ) -> Result<Vec<String>, AppError> {
+    check_permission_count(&input.permissions, fields.permissions)?;
     let name = input.name.trim();
     let length = name.chars().count();
     if length == 0 {
@@ -258,6 +300,9 @@ pub async fn update(
 ) -> Result<Role, FormError> {
     principal.require(ROLES_UPDATE)?;
     let change = change.into();
+    if let Some(permissions) = &change.permissions {
+        check_permission_count(permissions, ROLE_FORM_FIELDS.permissions)?;
+    }
     in_authz_transaction(db, move |conn| {
         let existing = role::find_for_update(conn, &role_id)?.ok_or(AppError::NotFound)?;
         if existing.is_builtin {
@@ -484,10 +529,17 @@ pub fn check_grantable_roles(
     already_held: &[String],
     errors: &mut FieldErrors,
 ) -> Result<Vec<Role>, AppError> {
-    // Roles are named by id (forms) or by id or name (the API).
+    check_role_count(requested, already_held)?;
+    // Roles are named by id (forms) or by id or name (the API); each distinct reference is looked
+    // up once.
+    let references: BTreeSet<&str> = requested
+        .iter()
+        .map(|r| r.trim())
+        .filter(|r| !r.is_empty())
+        .collect();
     let mut ids: Vec<String> = Vec::new();
     let mut unknown: Vec<String> = Vec::new();
-    for reference in requested.iter().map(|r| r.trim()).filter(|r| !r.is_empty()) {
+    for reference in references {
         let found = match role::find(conn, reference)? {
             Some(by_id) => Some(by_id),
             None => role::find_by_name(conn, reference)?,
@@ -499,7 +551,7 @@ pub fn check_grantable_roles(
     }
     if !unknown.is_empty() {
         errors.add_conflict(
-            "role_ids",
+            ROLES_FIELD,
             format!(
                 "These roles do not exist (any more): {}. Reload the page and choose again.",
                 unknown.join(", ")
@@ -527,7 +579,7 @@ pub fn check_grantable_roles(
         .collect();
     if !refused.is_empty() {
         errors.add(
-            "role_ids",
+            ROLES_FIELD,
             format!(
                 "You can only give roles whose permissions you hold yourself. Not allowed: {}.",
                 refused.join("; ")

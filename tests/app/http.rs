@@ -511,3 +511,68 @@ async fn every_page_an_admin_reaches_leaves_the_browser_console_clean() {
         errors.join("\n")
     );
 }
+
+#[tokio::test]
+async fn a_head_request_consumes_no_one_time_secret_link_or_message() {
+    let app = spawn_app().await;
+    app.signed_in_admin().await;
+    let head = |path: String| {
+        let request = app.client.head(app.url(&path));
+        async move {
+            let response = request.send().await.expect("HEAD");
+            assert_eq!(response.status(), 200, "HEAD {path}");
+        }
+    };
+
+    // A new key's secret: a HEAD (a link checker, a prefetching proxy) first, then the GET.
+    let create = app
+        .post_form(
+            "/development/keys",
+            &[("name", "Billing"), ("expiry", "never")],
+        )
+        .await;
+    assert_eq!(create.status(), 303);
+    let key_page = location(&create);
+    head(key_page.clone()).await;
+    let shown = body(app.get(&key_page).await).await;
+    assert!(
+        shown.contains("id=\"new-key-secret\""),
+        "the GET after the HEAD shows the secret"
+    );
+    let again = body(app.get(&key_page).await).await;
+    assert!(!again.contains("id=\"new-key-secret\""), "and only once");
+
+    // An invitation's set-password link.
+    let invite = app
+        .post_form(
+            "/team/invite",
+            &[("email", "new@example.com"), ("display_name", "New Person")],
+        )
+        .await;
+    assert_eq!(invite.status(), 303);
+    let link_page = location(&invite);
+    head(link_page.clone()).await;
+    assert!(body(app.get(&link_page).await)
+        .await
+        .contains("/set-password?token="));
+    assert!(!body(app.get(&link_page).await)
+        .await
+        .contains("/set-password?token="));
+
+    // A flash message for the next page.
+    let key_id = key_page
+        .trim_start_matches("/development/keys/")
+        .trim_end_matches("/created")
+        .to_string();
+    let revoke = app
+        .post_form(&format!("/development/keys/{key_id}/revoke"), &[])
+        .await;
+    assert_eq!(location(&revoke), "/development");
+    head("/development".to_string()).await;
+    assert!(body(app.get("/development").await)
+        .await
+        .contains("revoked. It can never authenticate again."));
+    assert!(!body(app.get("/development").await)
+        .await
+        .contains("revoked. It can never authenticate again."));
+}

@@ -205,6 +205,45 @@ async fn an_attackers_failures_from_one_address_do_not_lock_the_owner_out_from_a
 }
 
 #[tokio::test]
+async fn guesses_from_many_addresses_stop_at_the_account_ceiling_even_for_the_right_password() {
+    use latchkey::services::sign_in::ACCOUNT_MAX_FAILURES;
+    let app = spawn_app().await;
+    app.create_admin().await;
+    app.create_member("victim@example.com", &[]).await;
+    // A botnet: every address guesses once, so the per-address and "clean address" rules never
+    // stop it.
+    let first_address = 10u8;
+    for n in 0..ACCOUNT_MAX_FAILURES {
+        let bot = client_from(first_address + u8::try_from(n).unwrap());
+        let guess = format!("guess number {n}");
+        let response = sign_in_from(&app, &bot, "victim@example.com", &guess).await;
+        assert_eq!(response.status(), 401, "guess {n} is checked");
+    }
+    let next_bot = client_from(first_address + u8::try_from(ACCOUNT_MAX_FAILURES).unwrap());
+    let refused = sign_in_from(&app, &next_bot, "victim@example.com", "one guess more").await;
+    assert_eq!(refused.status(), 429, "no address gets another guess");
+    assert!(retry_after(&refused) >= 60);
+
+    let owner = client_from(250);
+    let waits = sign_in_from(&app, &owner, "victim@example.com", PASSWORD).await;
+    assert_eq!(
+        waits.status(),
+        429,
+        "past the ceiling the right password waits too, even from a clean address"
+    );
+    assert!(body(waits)
+        .await
+        .contains("Too many failed sign-ins for this email."));
+    assert_eq!(
+        sign_in_from(&app, &client_from(251), ADMIN_EMAIL, PASSWORD)
+            .await
+            .status(),
+        303,
+        "other accounts are not affected"
+    );
+}
+
+#[tokio::test]
 async fn spraying_many_emails_from_one_address_is_refused_after_the_address_limit() {
     let app = spawn_app().await;
     app.create_admin().await;
@@ -523,6 +562,22 @@ async fn every_bound_is_the_same_in_forms_and_in_the_openapi_document() {
     ] {
         assert_eq!(
             schemas[schema]["properties"][property]["maxLength"].as_u64(),
+            Some(max as u64),
+            "{schema}.{property}: {}",
+            schemas[schema]["properties"][property]
+        );
+    }
+
+    for (schema, property, max) in [
+        ("NewServiceAccount", "roles", ROLE_REFERENCES_MAX),
+        ("NewServiceAccount", "new_roles", NEW_ROLES_MAX),
+        ("ServiceAccountPatch", "roles", ROLE_REFERENCES_MAX),
+        ("NewInlineRole", "permissions", ROLE_PERMISSIONS_MAX),
+        ("NewRole", "permissions", ROLE_PERMISSIONS_MAX),
+        ("RolePatch", "permissions", ROLE_PERMISSIONS_MAX),
+    ] {
+        assert_eq!(
+            schemas[schema]["properties"][property]["maxItems"].as_u64(),
             Some(max as u64),
             "{schema}.{property}: {}",
             schemas[schema]["properties"][property]

@@ -613,3 +613,70 @@ fn an_outage_is_reported_once_when_it_starts_and_once_when_it_ends() {
         "a new outage is reported again"
     );
 }
+
+/// Makes every write to the `sessions` table fail (`on`), or work again: the database blinking
+/// between loading a session and saving it.
+async fn session_writes_fail(app: &crate::helpers::TestApp, on: bool) {
+    use diesel::connection::SimpleConnection;
+    let postgres = app.database.url.starts_with("postgres");
+    let sql = match (postgres, on) {
+        (false, true) => {
+            "CREATE TRIGGER sessions_blink_update BEFORE UPDATE ON sessions \
+             BEGIN SELECT RAISE(ABORT, 'the database blinked'); END; \
+             CREATE TRIGGER sessions_blink_delete BEFORE DELETE ON sessions \
+             BEGIN SELECT RAISE(ABORT, 'the database blinked'); END;"
+        }
+        (false, false) => "DROP TRIGGER sessions_blink_update; DROP TRIGGER sessions_blink_delete;",
+        (true, true) => {
+            "CREATE FUNCTION sessions_blink() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'the database blinked'; END $$; \
+             CREATE TRIGGER sessions_blink BEFORE UPDATE OR DELETE ON sessions \
+             FOR EACH ROW EXECUTE FUNCTION sessions_blink();"
+        }
+        (true, false) => "DROP TRIGGER sessions_blink ON sessions; DROP FUNCTION sessions_blink();",
+    };
+    app.with_db(move |conn| conn.batch_execute(sql).expect("change the triggers"))
+        .await;
+}
+
+#[tokio::test]
+async fn a_session_that_cannot_be_saved_answers_unavailable_not_a_bare_500() {
+    let app = crate::helpers::spawn_app().await;
+    app.signed_in_admin().await;
+
+    session_writes_fail(&app, true).await;
+    let sign_out = app.post_form("/logout", &[]).await;
+    assert_eq!(
+        sign_out.status(),
+        503,
+        "the session could not be deleted: try again"
+    );
+    assert!(sign_out.headers().contains_key(RETRY_AFTER));
+    assert!(
+        sign_out.headers().get("location").is_none(),
+        "not sent on as if signed out"
+    );
+    assert!(
+        sign_out
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .all(|v| !v.starts_with("latchkey_session=")),
+        "the cookie is neither removed nor replaced"
+    );
+    let page = sign_out.text().await.unwrap();
+    assert!(
+        page.contains("<html"),
+        "the error page, not a bare body: {page}"
+    );
+
+    session_writes_fail(&app, false).await;
+    assert_eq!(
+        app.get("/").await.status(),
+        200,
+        "nothing was ended: the person is still signed in and can sign out again"
+    );
+    assert_eq!(app.post_form("/logout", &[]).await.status(), 303);
+    assert_eq!(app.get("/").await.status(), 303, "signed out now");
+}

@@ -141,7 +141,9 @@ pub struct NewRoleIn {
     #[serde(default)]
     #[schema(max_length = 500)]
     pub description: String,
+    /// At most 500.
     #[serde(default)]
+    #[schema(max_items = 500)]
     pub permissions: Vec<String>,
 }
 
@@ -163,11 +165,13 @@ pub struct NewKey {
     #[serde(default)]
     #[schema(format = DateTime)]
     pub expires_at: Option<String>,
-    /// Role ids or names.
+    /// Role ids or names, at most 100.
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub roles: Vec<String>,
-    /// Roles created with the key, in the same transaction (needs `roles.create`).
+    /// Roles created with the key, in the same transaction (needs `roles.create`), at most 20.
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub new_roles: Vec<NewRoleIn>,
 }
 
@@ -272,7 +276,8 @@ pub struct KeyPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(format = DateTime)]
     pub expires_at: Option<Option<String>>,
-    /// Replaces the key's roles (ids or names).
+    /// Replaces the key's roles (ids or names); at most 100 besides those the key holds.
+    #[schema(max_items = 100)]
     pub roles: Option<Vec<String>>,
 }
 

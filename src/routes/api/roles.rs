@@ -106,7 +106,9 @@ pub struct NewRole {
     #[serde(default)]
     #[schema(max_length = 500)]
     pub description: String,
+    /// At most 500.
     #[serde(default)]
+    #[schema(max_items = 500)]
     pub permissions: Vec<String>,
 }
 
@@ -174,7 +176,8 @@ pub struct RolePatch {
     #[schema(max_length = 500)]
     pub description: Option<String>,
     /// Replaces the role's permissions. Leaving out one the caller does not hold (taking it away)
-    /// is refused with 403.
+    /// is refused with 403. At most 500.
+    #[schema(max_items = 500)]
     pub permissions: Option<Vec<String>>,
 }
 
