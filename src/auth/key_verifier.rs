@@ -14,8 +14,8 @@
 //! outage keeps verifying for at least four minutes into it. Expiry is still checked against the
 //! clock at every request, and nothing is evicted because the version poll fails. Changes cannot be
 //! made while the database is down; only an instance cut off from a database that others still
-//! reach could serve a revoked key, for [`OUTAGE_GRACE`] at most. A key in neither cache answers
-//! 503 during an outage.
+//! reach could serve a revoked key, for [`OUTAGE_GRACE`] at most. A key in neither cache (and any
+//! key not found, which the second cache does not keep) answers 503 during an outage.
 //!
 //! Verification never writes to the database: `last_used_at` is kept in memory and written in
 //! batches, at most once per key per minute, and once more at shutdown.
@@ -294,8 +294,12 @@ impl KeyVerifier {
         let entry = Arc::new(loaded);
         if self.epoch.load(Ordering::Acquire) == epoch {
             self.cache.insert(public_id.to_string(), Arc::clone(&entry));
-            self.outage_cache
-                .insert(public_id.to_string(), Arc::clone(&entry));
+            // Only keys that exist are kept for an outage: an unknown key then answers 503 like
+            // any key not checked recently, and guessing costs no second insert.
+            if matches!(*entry, CachedKey::Found(_)) {
+                self.outage_cache
+                    .insert(public_id.to_string(), Arc::clone(&entry));
+            }
             if self.epoch.load(Ordering::Acquire) != epoch {
                 self.cache.invalidate(public_id);
                 self.outage_cache.invalidate(public_id);
