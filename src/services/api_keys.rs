@@ -15,8 +15,8 @@ use crate::models::audit::{self, Target};
 use crate::models::role::{self, Role};
 use crate::services::grants;
 use crate::services::roles::{
-    self as role_service, check_grantable_roles, effective_permissions, require_may_take,
-    EffectivePermission, RoleInput, INLINE_ROLE_FIELDS,
+    self as role_service, check_grantable_roles, effective_permissions, grantable_role,
+    require_may_take, EffectivePermission, RoleInput, INLINE_ROLE_FIELDS,
 };
 use crate::services::{in_authz_transaction, FieldErrors, FormError};
 
@@ -401,18 +401,7 @@ pub async fn grant_role(
         let existing = lock_open_key(conn, &key_id)?;
         grants::require_can_change_key(conn, &principal, &key_id)?;
         let held = api_key::role_ids(conn, &key_id)?;
-        let mut errors = FieldErrors::default();
-        let found = check_grantable_roles(
-            conn,
-            &principal,
-            std::slice::from_ref(&role_ref),
-            &held,
-            &mut errors,
-        )?;
-        errors.into_result()?;
-        let granted = found.into_iter().next().ok_or_else(|| {
-            AppError::validation("role_ids", "Name the role to give, by id or name.")
-        })?;
+        let granted = grantable_role(conn, &principal, &role_ref, &held)?;
         let added = api_key::add_role(conn, &key_id, &granted.id)?;
         record_role_change(conn, &principal, &existing, &granted, added, "added")?;
         Ok(existing)

@@ -520,6 +520,23 @@ pub fn template_permissions(
         .collect()
 }
 
+/// The one role (by id or name) that `principal` asks to give, when they may: a single grant's
+/// check, for keys and people alike. `held` are the roles the holder has already.
+pub fn grantable_role(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    role_ref: &str,
+    held: &[String],
+) -> Result<Role, AppError> {
+    let mut errors = FieldErrors::default();
+    let found = check_grantable_roles(conn, principal, &[role_ref.to_string()], held, &mut errors)?;
+    errors.into_result()?;
+    found
+        .into_iter()
+        .next()
+        .ok_or_else(|| AppError::validation("role_ids", "Name the role to give, by id or name."))
+}
+
 /// Loads the chosen roles and checks that each exists and may be given by `principal`. Roles already
 /// on the key (`already_held`) may stay even when the principal could not give them.
 pub fn check_grantable_roles(

@@ -14,7 +14,7 @@ use crate::models::audit::{self, Target};
 use crate::models::role::{self, Role};
 use crate::models::user::{self, NewUser, User, STATUS_ACTIVE, STATUS_DEACTIVATED, STATUS_INVITED};
 use crate::models::{api_key, user_token};
-use crate::services::roles::{check_grantable_roles, require_may_take};
+use crate::services::roles::{check_grantable_roles, grantable_role, require_may_take};
 use crate::services::{grants, in_authz_transaction, FieldErrors, FormError};
 
 pub const INVITE_DAYS: i64 = 7;
@@ -299,18 +299,7 @@ pub async fn grant_role(
             let target = lock_user(conn, &user_id)?;
             grants::require_can_change_user(conn, &principal, &target.id)?;
             let held = user::role_ids(conn, &user_id)?;
-            let mut errors = FieldErrors::default();
-            let found = check_grantable_roles(
-                conn,
-                &principal,
-                std::slice::from_ref(&role_ref),
-                &held,
-                &mut errors,
-            )?;
-            errors.into_result()?;
-            let granted = found.into_iter().next().ok_or_else(|| {
-                AppError::validation("role_ids", "Name the role to give, by id or name.")
-            })?;
+            let granted = grantable_role(conn, &principal, &role_ref, &held)?;
             let summary = if user::add_role(conn, &user_id, &granted.id, principal.user_id())? {
                 format!("granted: {}", granted.name)
             } else {
