@@ -111,6 +111,15 @@ pub struct Settings {
         global = true
     )]
     pub trusted_proxies: TrustedProxyList,
+    /// How many failing API keys one client address (IPv6: one /64) may present per minute before
+    /// its further failures get 429; a valid key is never refused.
+    #[arg(
+        long,
+        env = "LATCHKEY_KEY_FAILURES_PER_MINUTE",
+        default_value_t = crate::auth::key_verifier::FAILURE_LIMIT,
+        global = true
+    )]
+    pub key_failures_per_minute: u32,
     /// Log filter, in tracing's EnvFilter syntax.
     #[arg(long, env = "LATCHKEY_LOG", default_value = "info", global = true)]
     pub log: String,

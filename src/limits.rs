@@ -14,8 +14,8 @@ pub const DISPLAY_NAME_MAX: usize = 100;
 /// An API key's name and description.
 pub const KEY_NAME_MAX: usize = 100;
 pub const KEY_DESCRIPTION_MAX: usize = 500;
-/// A role's name and description.
-pub const ROLE_NAME_MAX: usize = 64;
+/// A role's name (as long as a key's: an unnamed inline role is named after its key) and description.
+pub const ROLE_NAME_MAX: usize = 100;
 pub const ROLE_DESCRIPTION_MAX: usize = 500;
 /// A permission's name (`resource.action`) and description.
 pub const PERMISSION_NAME_MAX: usize = 100;

@@ -102,6 +102,7 @@ impl Application {
             .unwrap_or_else(|| format!("http://{local}"));
         let secure_cookies = base_url.starts_with("https://");
         let keys = KeyVerifier::new(db.clone());
+        keys.limit_failures_to(settings.key_failures_per_minute);
         keys.start_background(Duration::from_secs(settings.last_used_flush_secs.max(1)));
         session_store::start_sweeper(db.clone(), &keys);
         let store = DbSessionStore::new(db.clone());

@@ -149,6 +149,9 @@ pub struct KeyVerifier {
     last_used: Mutex<HashMap<String, LastUse>>,
     /// Failed verifications per client network in the current window (the entry expires with it).
     failures: Cache<IpAddr, Arc<FailureWindow>>,
+    /// Failures one network may make in a window before the next are refused ([`FAILURE_LIMIT`]
+    /// unless configured).
+    failure_limit: AtomicU32,
 }
 
 #[derive(Debug)]
@@ -189,6 +192,7 @@ impl KeyVerifier {
             outage_cache,
             seen_version: Mutex::new(None),
             last_used: Mutex::new(HashMap::new()),
+            failure_limit: AtomicU32::new(FAILURE_LIMIT),
             failures: Cache::builder()
                 .max_capacity(FAILURE_TRACKED_ADDRESSES)
                 .time_to_live(FAILURE_WINDOW)
@@ -341,6 +345,11 @@ impl KeyVerifier {
         Ok(verification)
     }
 
+    /// Sets how many failing keys one network may present per window (`--key-failures-per-minute`).
+    pub fn limit_failures_to(&self, per_window: u32) {
+        self.failure_limit.store(per_window, Ordering::Relaxed);
+    }
+
     /// Counts a failed verification against the client's network; 429 beyond the limit.
     pub fn count_failure(&self, ip: Option<IpAddr>) -> Result<(), AppError> {
         let Some(ip) = ip else {
@@ -357,14 +366,15 @@ impl KeyVerifier {
             .count
             .fetch_add(1, Ordering::Relaxed)
             .saturating_add(1);
-        if failures <= FAILURE_LIMIT {
+        let limit = self.failure_limit.load(Ordering::Relaxed);
+        if failures <= limit {
             return Ok(());
         }
         let retry_after_secs = FAILURE_WINDOW
             .saturating_sub(window.started.elapsed())
             .as_secs()
             .max(1);
-        if failures == FAILURE_LIMIT + 1 {
+        if failures == limit.saturating_add(1) {
             tracing::warn!(%network, "key verification rate-limited after repeated failures");
         }
         Err(AppError::TooManyRequests {

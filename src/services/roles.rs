@@ -139,7 +139,8 @@ fn check_input(
     } else if crate::limits::is_builtin_role_name(name)
         && existing_role_id != Some(crate::auth::catalog::ADMIN_ROLE_ID)
     {
-        errors.add(
+        // Taken, like any existing role's name (409 in the API), by the role that is always there.
+        errors.add_conflict(
             fields.name,
             "This name belongs to the built-in Admin role. Choose another name.",
         );

@@ -98,6 +98,7 @@ pub fn settings_for(database_url: &str) -> Settings {
         last_used_flush_secs: 1,
         log: "warn".into(),
         trusted_proxies: Vec::new(),
+        key_failures_per_minute: latchkey::auth::key_verifier::FAILURE_LIMIT,
     }
 }
 

@@ -208,7 +208,7 @@ async fn admin_creates_an_inline_role_with_htmx_and_it_arrives_selected() {
     assert!(fragment.contains("Role “Billing writer” created and selected."));
     assert!(
         fragment.contains(
-            r#"id="new_role_name" name="new_role_name" type="text" maxlength="64" value="""#
+            r#"id="new_role_name" name="new_role_name" type="text" maxlength="100" value="""#
         ),
         "the sub-form is cleared"
     );

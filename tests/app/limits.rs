@@ -478,7 +478,11 @@ async fn no_role_may_take_the_admin_roles_id_or_name() {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), 422, "{name:?}");
+        assert_eq!(
+            response.status(),
+            409,
+            "the name is taken, by the Admin role: {name:?}"
+        );
         let refusal = json_of(response).await;
         assert_eq!(refusal["error"]["field"], "name", "{refusal}");
     }
@@ -488,7 +492,7 @@ async fn no_role_may_take_the_admin_roles_id_or_name() {
         .send()
         .await
         .unwrap();
-    assert_eq!(inline.status(), 422, "nor an inline role");
+    assert_eq!(inline.status(), 409, "nor an inline role");
 
     app.signed_in_admin().await;
     let form = app

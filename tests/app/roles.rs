@@ -79,9 +79,9 @@ async fn role_names_are_checked_and_the_form_keeps_what_was_typed() {
         "the chosen permission stays checked"
     );
 
-    let long = "x".repeat(65);
+    let long = "x".repeat(101);
     let too_long = body(app.post_form("/roles", &[("name", &long)]).await).await;
-    assert!(too_long.contains("Use at most 64 characters (this name has 65)."));
+    assert!(too_long.contains("Use at most 100 characters (this name has 101)."));
 
     let duplicate = app.post_form("/roles", &[("name", "BILLING")]).await;
     assert_eq!(duplicate.status(), 422);

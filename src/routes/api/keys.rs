@@ -136,10 +136,13 @@ pub async fn list(
 pub struct NewRoleIn {
     /// Empty or absent: the role is named after the key ("one role per system").
     #[serde(default)]
-    #[schema(max_length = 64)]
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub name: String,
     #[serde(default)]
-    #[schema(max_length = 500)]
+    #[schema(
+        max_length = 500,
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+    )]
     pub description: String,
     /// At most 500.
     #[serde(default)]
@@ -155,11 +158,14 @@ pub struct NewKey {
     #[schema(
         min_length = 1,
         max_length = 100,
-        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
     )]
     pub name: String,
     #[serde(default)]
-    #[schema(max_length = 500)]
+    #[schema(
+        max_length = 500,
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+    )]
     pub description: String,
     /// RFC 3339, in the future; absent or null: never expires.
     #[serde(default)]
@@ -267,10 +273,13 @@ pub struct KeyPatch {
     #[schema(
         min_length = 1,
         max_length = 100,
-        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
     )]
     pub name: Option<String>,
-    #[schema(max_length = 500)]
+    #[schema(
+        max_length = 500,
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+    )]
     pub description: Option<String>,
     /// Absent: unchanged; null: never expires; a time (RFC 3339, in the future): expires then.
     #[serde(default, deserialize_with = "double_option")]

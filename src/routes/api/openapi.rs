@@ -164,7 +164,9 @@ fn forbid_nul_in_requests(document: &mut serde_json::Value) {
     }
 }
 
-/// Adds the no-NUL pattern to every free-text string of `schema`, collecting the components it uses.
+/// Adds the no-NUL pattern to every free-text string of `schema` that has no pattern of its own (names
+/// and descriptions declare theirs: no control characters, as the services check), collecting the
+/// components it uses.
 fn no_nul(schema: &mut serde_json::Value, referenced: &mut std::collections::BTreeSet<String>) {
     let Some(object) = schema.as_object_mut() else {
         return;

@@ -99,12 +99,15 @@ pub struct NewRole {
     /// Not blank.
     #[schema(
         min_length = 1,
-        max_length = 64,
-        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
     )]
     pub name: String,
     #[serde(default)]
-    #[schema(max_length = 500)]
+    #[schema(
+        max_length = 500,
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+    )]
     pub description: String,
     /// At most 500.
     #[serde(default)]
@@ -169,11 +172,14 @@ pub struct RolePatch {
     /// Not blank.
     #[schema(
         min_length = 1,
-        max_length = 64,
-        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
     )]
     pub name: Option<String>,
-    #[schema(max_length = 500)]
+    #[schema(
+        max_length = 500,
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+    )]
     pub description: Option<String>,
     /// Replaces the role's permissions. Leaving out one the caller does not hold (taking it away)
     /// is refused with 403. At most 500.
