@@ -149,9 +149,15 @@ impl ConnectionManager {
 
     pub fn connect(&self) -> Result<DbConnection, ConnectionError> {
         match &self.url {
-            DatabaseUrl::Postgres(url) => Ok(DbConnection::Postgres(PgConnection::establish(
-                self.pg_url.as_deref().unwrap_or(url),
-            )?)),
+            DatabaseUrl::Postgres(url) => {
+                // libpq uses the OpenSSL built into the binary. Initialise it once, before libpq
+                // does, without OpenSSL's exit-time clean-up: the pool's threads may still be
+                // connecting while the process exits, and a clean-up under them crashes it.
+                openssl_sys::init();
+                Ok(DbConnection::Postgres(PgConnection::establish(
+                    self.pg_url.as_deref().unwrap_or(url),
+                )?))
+            }
             DatabaseUrl::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
                 // synchronous = FULL: a commit is on disk (the WAL fsynced) before it is
