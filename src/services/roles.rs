@@ -532,10 +532,8 @@ pub fn grantable_role(
     let mut errors = FieldErrors::default();
     let found = check_grantable_roles(conn, principal, &[role_ref.to_string()], held, &mut errors)?;
     errors.into_result()?;
-    found
-        .into_iter()
-        .next()
-        .ok_or_else(|| AppError::validation("role_ids", "Name the role to give, by id or name."))
+    // A blank reference names no role: like an unknown one, there is nothing to give.
+    found.into_iter().next().ok_or(AppError::NotFound)
 }
 
 /// Loads the chosen roles and checks that each exists and may be given by `principal`. Roles already
