@@ -31,10 +31,12 @@ const WAIT_SLICE: Duration = Duration::from_millis(100);
 /// The pool's own timeout. Its background reconnection attempts are spaced by at most half of it,
 /// so the database's return is noticed within about half a second.
 const POOL_CONNECTION_TIMEOUT: Duration = Duration::from_secs(1);
-/// libpq's `connect_timeout` (whole seconds; 2 is its minimum) added to a PostgreSQL URL that sets
-/// none, so that a database host that drops packets fails an attempt in 2 s rather than the
-/// system's TCP timeout (minutes).
-const PG_CONNECT_TIMEOUT_SECS: u32 = 2;
+/// libpq's `connect_timeout` added to a PostgreSQL URL that sets none, so that a database host that
+/// drops packets fails an attempt in 10 s rather than the system's TCP timeout (minutes). Not
+/// shorter: a busy server can take seconds to start a backend, and one attempt that times out
+/// counts as an outage (a stopped or unreachable server refuses at once, whatever this is). With
+/// 2 s, CI's PostgreSQL under the whole test suite's load timed out first connections.
+const PG_CONNECT_TIMEOUT_SECS: u32 = 10;
 /// TCP keepalive and `tcp_user_timeout` (libpq parameters) added to a PostgreSQL URL that sets
 /// none of them, so that a network partition fails a checked-out connection (its query answers
 /// "unavailable") instead of hanging it until the system's TCP timeout (up to ~15 minutes): an idle
@@ -229,7 +231,7 @@ impl HandleError<ConnectionError> for QuietErrors {
     }
 }
 
-/// `url` with `connect_timeout=2` added unless it (or `PGCONNECT_TIMEOUT`) sets one, and TCP
+/// `url` with `connect_timeout=10` added unless it (or `PGCONNECT_TIMEOUT`) sets one, and TCP
 /// keepalives and `tcp_user_timeout` (see [`PG_KEEPALIVES_IDLE_SECS`]) each added unless the URL
 /// sets it.
 fn with_connect_timeout(url: &str, env_sets_one: bool) -> String {
@@ -521,7 +523,7 @@ mod tests {
     fn a_postgres_url_gets_timeouts_and_keepalives_it_does_not_set() {
         assert_eq!(
             with_connect_timeout("postgres://u@db:5432/latchkey", false),
-            "postgres://u@db:5432/latchkey?connect_timeout=2&keepalives=1&keepalives_idle=10\
+            "postgres://u@db:5432/latchkey?connect_timeout=10&keepalives=1&keepalives_idle=10\
              &keepalives_interval=5&keepalives_count=3&tcp_user_timeout=10000"
         );
         assert_eq!(
