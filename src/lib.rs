@@ -10,5 +10,6 @@ pub mod models;
 pub mod routes;
 pub mod services;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
 pub mod templates;

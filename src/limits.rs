@@ -142,6 +142,11 @@ pub fn client_network_label(ip: &str) -> Option<String> {
     })
 }
 
+/// The largest form a page may post.
+pub const FORM_LIMIT_BYTES: usize = 128 * 1024;
+/// The largest body any request may declare.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,28 +18,17 @@ use crate::auth::token;
 use crate::config::Settings;
 use crate::db::{Db, OpenError};
 use crate::error::AppError;
+use crate::limits::MAX_BODY_BYTES;
 use crate::middleware::except_api::ExceptApi;
 use crate::middleware::{error_format, request_guard, request_log, security_headers};
 use crate::models::setting;
 use crate::routes;
 use crate::services::setup;
+use crate::state::AppState;
 
-/// The largest form a page may post.
-pub const FORM_LIMIT_BYTES: usize = 128 * 1024;
-/// The largest body any request may declare.
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// How long a session lasts without activity (enforced by the server: [`session_store::IDLE`]; the
 /// cookie's own lifetime only tells the browser when to forget it).
 pub const SESSION_TTL_HOURS: i64 = session_store::IDLE.num_hours();
-
-/// What every handler can reach.
-pub struct AppState {
-    pub db: Db,
-    /// Checks API keys, with its cache of verified keys.
-    pub keys: Arc<KeyVerifier>,
-    /// The configured public origin (`https://keys.example.com`), when one is set.
-    pub public_origin: Option<String>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -113,6 +102,9 @@ impl Application {
             public_origin,
         });
 
+        // What the principal extractor needs, apart from the handlers' state.
+        let principal_db = web::Data::new(db.clone());
+        let principal_keys = web::Data::from(Arc::clone(&keys));
         let mut server = HttpServer::new(move || {
             // The cookie carries only the session id, signed and encrypted with the session key.
             let session =
@@ -132,6 +124,8 @@ impl Application {
                     .build();
             App::new()
                 .app_data(state.clone())
+                .app_data(principal_db.clone())
+                .app_data(principal_keys.clone())
                 .app_data(trusted_proxies.clone())
                 .app_data(routes::form_config())
                 .app_data(routes::api::json_config())

@@ -10,12 +10,12 @@ use actix_session::SessionExt;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
-use crate::auth::key_verifier::presented_key;
+use crate::auth::key_verifier::{presented_key, KeyVerifier};
 use crate::auth::session;
+use crate::db::Db;
 use crate::error::AppError;
 use crate::models::audit::Actor;
 use crate::models::{permission, user};
-use crate::startup::AppState;
 
 /// A set of permission names, or every permission (the Admin role).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -156,11 +156,10 @@ async fn load_from_session(req: &HttpRequest) -> Result<Principal, AppError> {
     let Some(identity) = session::current(&session)? else {
         return Err(AppError::Unauthenticated);
     };
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| AppError::Internal("application state missing".into()))?;
-    let loaded = state
-        .db
+    let db = req
+        .app_data::<web::Data<Db>>()
+        .ok_or_else(|| AppError::Internal("database handle missing".into()))?;
+    let loaded = db
         .run(move |conn| {
             let Some(found) = user::find(conn, &identity.user_id)? else {
                 return Ok::<_, AppError>(None);
@@ -192,11 +191,11 @@ async fn load_from_session(req: &HttpRequest) -> Result<Principal, AppError> {
 /// (see [`crate::auth::key_verifier::KeyVerifier::verify_limited`]).
 async fn load_from_key(req: &HttpRequest) -> Result<Principal, AppError> {
     let presented = presented_key(req.headers()).ok_or(AppError::InvalidKey { code: "MISSING" })?;
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| AppError::Internal("application state missing".into()))?;
+    let keys = req
+        .app_data::<web::Data<KeyVerifier>>()
+        .ok_or_else(|| AppError::Internal("key verifier missing".into()))?;
     let ip = crate::auth::client_address(req);
-    let verification = state.keys.verify_limited(presented, ip).await?;
+    let verification = keys.verify_limited(presented, ip).await?;
     let record = verification.record().ok_or(AppError::InvalidKey {
         code: verification.refusal_code(),
     })?;

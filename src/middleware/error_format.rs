@@ -10,7 +10,7 @@ use actix_web::{web, Error, HttpMessage, HttpResponse, ResponseError};
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::models::audit::{self, Target};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub async fn render_errors(
     req: ServiceRequest,
@@ -177,7 +177,7 @@ fn from_status(status: StatusCode, detail: &str) -> AppError {
     match status {
         StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => AppError::NotFound,
         StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge {
-            limit_kib: crate::startup::FORM_LIMIT_BYTES / 1024,
+            limit_kib: crate::limits::FORM_LIMIT_BYTES / 1024,
         },
         s if s.is_client_error() => {
             AppError::BadRequest(format!("The request could not be read: {detail}"))

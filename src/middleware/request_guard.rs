@@ -14,7 +14,8 @@ use actix_web::{web, Error};
 use std::net::{IpAddr, SocketAddr};
 
 use crate::error::AppError;
-use crate::startup::{AppState, MAX_BODY_BYTES};
+use crate::limits::MAX_BODY_BYTES;
+use crate::state::AppState;
 
 pub async fn guard_requests(
     req: ServiceRequest,

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::error::{AppError, UNAVAILABLE_RETRY_AFTER_SECS};
 use crate::models::setting;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The process is up.
 pub async fn healthz() -> HttpResponse {

@@ -11,8 +11,8 @@ use actix_web::web as aw;
 
 use crate::auth::catalog::*;
 use crate::error::AppError;
+use crate::limits::FORM_LIMIT_BYTES;
 use crate::middleware::access::{Access, RequireAccess};
-use crate::startup::FORM_LIMIT_BYTES;
 
 /// One row of the route table.
 #[derive(Debug, Clone, Copy)]

@@ -10,7 +10,7 @@ use crate::auth::Principal;
 use crate::error::AppError;
 use crate::models::audit::Cursor;
 use crate::services::audit_log::{self, AuditQuery};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]

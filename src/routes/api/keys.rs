@@ -15,7 +15,7 @@ use crate::error::AppError;
 use crate::models::api_key::{self, ApiKey};
 use crate::services::api_keys::{self as key_service, Expiry, KeyChange, KeyDetail, KeyInput};
 use crate::services::roles::RoleInput;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// An API key (service account). Its secret is never shown again after creation.
 #[derive(Debug, Serialize, ToSchema)]

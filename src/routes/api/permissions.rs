@@ -10,7 +10,7 @@ use crate::auth::Principal;
 use crate::error::AppError;
 use crate::models::permission::{self, Permission};
 use crate::services::permission_catalog;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// A permission of the catalog: `resource.action`.
 #[derive(Debug, Serialize, ToSchema)]

@@ -10,7 +10,7 @@ use crate::auth::Principal;
 use crate::error::AppError;
 use crate::models::role::{self, Role};
 use crate::services::roles::{self as role_service, RoleChange, RoleInput, ROLE_FORM_FIELDS};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// A named set of permissions.
 #[derive(Debug, Serialize, ToSchema)]

@@ -10,7 +10,7 @@ use crate::auth::Principal;
 use crate::error::AppError;
 use crate::models::user;
 use crate::services::team;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// A person who signs in to the console.
 #[derive(Debug, Serialize, ToSchema)]

@@ -10,7 +10,7 @@ use super::openapi::{verify_code_schema, Forbidden, RateLimited, Unauthorized, V
 use super::{ApiJson, RoleRef};
 use crate::auth::key_verifier::{presented_key, KeyRecord};
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

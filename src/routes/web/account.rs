@@ -15,7 +15,7 @@ use crate::routes::web::{client_ip, render, see_other, user_agent};
 use crate::services::account::{self, ActiveSession};
 use crate::services::roles::{effective_permissions, EffectivePermission};
 use crate::services::{FieldErrors, FormError};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::{Layout, Section, ASSET_VERSION};
 
 #[derive(Template)]

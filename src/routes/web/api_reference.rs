@@ -83,7 +83,7 @@ pub async fn show(
     principal: Principal,
     session: Session,
     req: actix_web::HttpRequest,
-    state: actix_web::web::Data<crate::startup::AppState>,
+    state: actix_web::web::Data<crate::state::AppState>,
 ) -> ApiReferencePage {
     let section = if principal.can(SERVICE_ACCOUNTS_RETRIEVE) {
         Section::Development

@@ -12,7 +12,7 @@ use crate::routes::web::development::format_time;
 use crate::routes::web::render;
 use crate::services::audit_log::{self, AuditQuery, KNOWN_ACTIONS};
 use crate::services::FieldErrors;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::{Layout, Section, ASSET_VERSION};
 
 pub struct EventRow {

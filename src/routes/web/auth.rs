@@ -11,7 +11,7 @@ use crate::auth::Principal;
 use crate::error::AppError;
 use crate::routes::web::{client_ip, safe_return_path, see_other, user_agent};
 use crate::services::sign_in::{self, SignInOutcome};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::ASSET_VERSION;
 
 #[derive(Deserialize)]

@@ -25,7 +25,7 @@ use crate::services::roles::{
     self as role_service, EffectivePermission, RoleInput, INLINE_ROLE_FIELDS,
 };
 use crate::services::{audit_log, grants, FieldErrors, FormError};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::{Layout, Section, ASSET_VERSION};
 
 pub const PAGE_SIZE: i64 = 25;

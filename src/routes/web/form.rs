@@ -8,7 +8,7 @@ use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 
 use crate::error::AppError;
-use crate::startup::FORM_LIMIT_BYTES;
+use crate::limits::FORM_LIMIT_BYTES;
 
 #[derive(Debug, Clone, Default)]
 pub struct FormFields(Vec<(String, String)>);

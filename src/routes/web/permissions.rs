@@ -15,7 +15,7 @@ use crate::routes::web::form::FormFields;
 use crate::routes::web::{render, see_other};
 use crate::services::permission_catalog;
 use crate::services::{FieldErrors, FormError};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::{Layout, Section, ASSET_VERSION};
 
 pub struct PermissionRow {

@@ -16,7 +16,7 @@ use crate::routes::web::pickers::PermissionPicker;
 use crate::routes::web::{render, see_other};
 use crate::services::roles::{self as role_service, RoleInput, ROLE_FORM_FIELDS, TEMPLATES};
 use crate::services::{grants, FieldErrors, FormError};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::{Layout, Section, ASSET_VERSION};
 
 pub struct RoleRow {

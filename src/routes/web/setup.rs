@@ -11,7 +11,7 @@ use crate::error::AppError;
 use crate::routes::web::{client_ip, see_other, user_agent};
 use crate::services::setup::{self, AdminInput};
 use crate::services::{FieldErrors, FormError};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::ASSET_VERSION;
 
 #[derive(Deserialize)]

@@ -20,7 +20,7 @@ use crate::services::notify::{self, Delivery};
 use crate::services::roles::{self as role_service, effective_permissions, EffectivePermission};
 use crate::services::team::{self, InviteInput, INVITE_DAYS, RESET_HOURS};
 use crate::services::{audit_log, grants, FieldErrors, FormError};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::{Layout, Section, ASSET_VERSION};
 
 pub struct MemberRow {
