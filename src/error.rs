@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 use serde::Serialize;
 
-use crate::auth::catalog;
+use crate::authz::{catalog, KeyRefusal};
 
 /// The `Retry-After` (seconds) of a 503 while the database is unavailable: Latchkey notices the
 /// database's return within about a second, so a client retrying after this finds it served.
@@ -19,10 +19,9 @@ pub enum AppError {
     NotFound,
     #[error("Sign in to continue.")]
     Unauthenticated,
-    /// An API request whose key does not authenticate; `code` is `INVALID_KEY`, `MALFORMED_KEY`,
-    /// `EXPIRED` or `REVOKED`.
-    #[error("{}", invalid_key_sentence(.code))]
-    InvalidKey { code: &'static str },
+    /// An API request whose key does not authenticate.
+    #[error("{}", .refusal.sentence())]
+    InvalidKey { refusal: KeyRefusal },
     #[error("{}", forbidden_sentence(.permission))]
     Forbidden { permission: String },
     #[error("{message}")]
@@ -66,26 +65,6 @@ pub fn forbidden_sentence(permission: &str) -> String {
     }
 }
 
-/// The codes of a 401 answer from the API: the key is unknown, not in Latchkey's format, expired,
-/// revoked, or missing.
-pub const KEY_REFUSAL_CODES: &[&str] = &[
-    "INVALID_KEY",
-    "MALFORMED_KEY",
-    "EXPIRED",
-    "REVOKED",
-    "MISSING",
-];
-
-fn invalid_key_sentence(code: &str) -> &'static str {
-    match code {
-        "MALFORMED_KEY" => "The API key is not in Latchkey's format (lk_<id>_<secret>). Send it as `Authorization: Bearer <key>`.",
-        "EXPIRED" => "The API key has expired. Ask for a new key or a later expiry.",
-        "REVOKED" => "The API key was revoked and can never be used again.",
-        "MISSING" => "Send an API key as `Authorization: Bearer <key>` (or `X-Api-Key: <key>`).",
-        _ => "The API key is not valid.",
-    }
-}
-
 impl AppError {
     pub fn forbidden(permission: &str) -> Self {
         Self::Forbidden {
@@ -106,8 +85,10 @@ impl AppError {
             Self::NotFound => "NOT_FOUND",
             Self::Unauthenticated => "UNAUTHENTICATED",
             // A request without any key is answered like an invalid one (with its own message).
-            Self::InvalidKey { code: "MISSING" } => "INVALID_KEY",
-            Self::InvalidKey { code } => code,
+            Self::InvalidKey {
+                refusal: KeyRefusal::Missing,
+            } => KeyRefusal::InvalidKey.as_str(),
+            Self::InvalidKey { refusal } => refusal.as_str(),
             Self::Forbidden { .. } => "INSUFFICIENT_PERMISSIONS",
             Self::Validation { .. } => "VALIDATION_FAILED",
             Self::Conflict(_) | Self::FieldConflict { .. } => "CONFLICT",

@@ -1,6 +1,7 @@
 //! Latchkey: a self-hosted console for API keys and the roles that authorize them.
 
 pub mod auth;
+pub mod authz;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -65,7 +65,7 @@ pub fn text_problem(text: &str) -> Option<&'static str> {
 /// Whether `name` is a built-in role's id or name (case-insensitively): no other role may take it,
 /// so nothing can pass itself off as the Admin role in a list, a log or an API answer.
 pub fn is_builtin_role_name(name: &str) -> bool {
-    use crate::auth::catalog::{ADMIN_ROLE_ID, ADMIN_ROLE_NAME};
+    use crate::authz::catalog::{ADMIN_ROLE_ID, ADMIN_ROLE_NAME};
     let name = name.trim();
     [ADMIN_ROLE_ID, ADMIN_ROLE_NAME]
         .iter()

@@ -3,9 +3,9 @@
 
 use actix_session::Session;
 
-use crate::auth::catalog;
 use crate::auth::session::{take_flash, Flash};
 use crate::auth::Principal;
+use crate::authz::catalog;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {

@@ -3,7 +3,7 @@
 
 use diesel::Connection;
 use latchkey::auth::api_key;
-use latchkey::auth::catalog::ADMIN_ROLE_ID;
+use latchkey::authz::catalog::ADMIN_ROLE_ID;
 use latchkey::db::{new_id, now, Db, DbConnection};
 use latchkey::models::{api_key as key_model, permission, role};
 use latchkey::services::setup;

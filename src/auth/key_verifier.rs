@@ -37,7 +37,7 @@ use chrono::NaiveDateTime;
 use moka::sync::Cache;
 
 use crate::auth::api_key::{parse, secret_matches};
-use crate::auth::PermissionSet;
+use crate::authz::{KeyRefusal, PermissionSet};
 use crate::db::{now, Db, DbConnection};
 use crate::error::AppError;
 use crate::models::{api_key, permission, setting};
@@ -111,13 +111,13 @@ impl Verification {
         }
     }
 
-    /// The code of the 401 answer for a key that does not authenticate.
-    pub fn refusal_code(&self) -> &'static str {
+    /// Why the API refuses a key that does not authenticate (its 401 answer).
+    pub fn refusal(&self) -> KeyRefusal {
         match self {
-            Self::Malformed => "MALFORMED_KEY",
-            Self::Expired => "EXPIRED",
-            Self::Revoked => "REVOKED",
-            _ => "INVALID_KEY",
+            Self::Malformed => KeyRefusal::MalformedKey,
+            Self::Expired => KeyRefusal::Expired,
+            Self::Revoked => KeyRefusal::Revoked,
+            _ => KeyRefusal::InvalidKey,
         }
     }
 

@@ -1,7 +1,7 @@
-//! Who is asking and what they may do: the permission catalog, password hashing, the principal.
+//! Who is asking: credentials (passwords, sessions, the key format and its verifier) and the
+//! principal they establish.
 
 pub mod api_key;
-pub mod catalog;
 pub mod client_address;
 pub mod key_verifier;
 pub mod password;
@@ -11,4 +11,4 @@ pub mod session_store;
 pub mod token;
 
 pub use client_address::client_address;
-pub use principal::{PermissionSet, Principal, PrincipalKind};
+pub use principal::{Principal, PrincipalKind};

@@ -1,7 +1,6 @@
 //! The principal: whoever is acting, with the permissions they hold. A signed-in user arrives here
 //! from the session; services take a principal and never ask how it was authenticated.
 
-use std::collections::BTreeSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -12,47 +11,11 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
 use crate::auth::key_verifier::{presented_key, KeyVerifier};
 use crate::auth::session;
+use crate::authz::{KeyRefusal, PermissionSet};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::models::audit::Actor;
 use crate::models::{permission, user};
-
-/// A set of permission names, or every permission (the Admin role).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PermissionSet {
-    all: bool,
-    /// Shared, so that handing a cached key's permissions to each request costs no copy.
-    names: Arc<BTreeSet<String>>,
-}
-
-impl PermissionSet {
-    pub fn all() -> Self {
-        Self {
-            all: true,
-            names: Arc::new(BTreeSet::new()),
-        }
-    }
-
-    pub fn from_names(names: impl IntoIterator<Item = String>) -> Self {
-        Self {
-            all: false,
-            names: Arc::new(names.into_iter().collect()),
-        }
-    }
-
-    pub fn can(&self, permission: &str) -> bool {
-        self.all || self.names.contains(permission)
-    }
-
-    pub fn holds_all(&self) -> bool {
-        self.all
-    }
-
-    /// The names held explicitly (empty for "all").
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.names.iter().map(String::as_str)
-    }
-}
 
 /// How the principal authenticated: a person from the session, or a system with an API key; or
 /// Latchkey itself, acting for an operator's command on the server (`latchkey create-key`).
@@ -190,14 +153,16 @@ async fn load_from_session(req: &HttpRequest) -> Result<Principal, AppError> {
 /// Authenticates the API key the request presents; keys that fail are limited per client address
 /// (see [`crate::auth::key_verifier::KeyVerifier::verify_limited`]).
 async fn load_from_key(req: &HttpRequest) -> Result<Principal, AppError> {
-    let presented = presented_key(req.headers()).ok_or(AppError::InvalidKey { code: "MISSING" })?;
+    let presented = presented_key(req.headers()).ok_or(AppError::InvalidKey {
+        refusal: KeyRefusal::Missing,
+    })?;
     let keys = req
         .app_data::<web::Data<KeyVerifier>>()
         .ok_or_else(|| AppError::Internal("key verifier missing".into()))?;
     let ip = crate::auth::client_address(req);
     let verification = keys.verify_limited(presented, ip).await?;
     let record = verification.record().ok_or(AppError::InvalidKey {
-        code: verification.refusal_code(),
+        refusal: verification.refusal(),
     })?;
     if let Some(entry) = verification.entry() {
         req.extensions_mut().insert(Arc::clone(entry));

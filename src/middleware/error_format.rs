@@ -8,6 +8,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpMessage, HttpResponse, ResponseError};
 
 use crate::auth::Principal;
+use crate::authz::{AuditAction, Outcome};
 use crate::error::AppError;
 use crate::models::audit::{self, Target};
 use crate::state::AppState;
@@ -113,15 +114,11 @@ async fn record_denial<B>(res: &ServiceResponse<B>, permission: &str) {
                 conn,
                 audit::NewEvent {
                     actor: &actor,
-                    action: "access.denied",
-                    target: Target {
-                        kind: "route",
-                        id: None,
-                        label: attempt,
-                    },
+                    action: AuditAction::AccessDenied,
+                    target: Target::route(attempt),
                     summary: format!("missing permission {permission}"),
                     ip_address: principal.ip.as_deref(),
-                    outcome: audit::OUTCOME_DENIED,
+                    outcome: Outcome::Denied,
                 },
                 crate::db::now() - chrono::Duration::seconds(DENIALS_AGGREGATED_SECS),
             )

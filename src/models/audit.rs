@@ -3,13 +3,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::authz::{AuditAction, Outcome, TargetKind};
 use crate::db::schema::audit_events;
 use crate::db::{new_id, now, DbConnection};
 use crate::limits::{client_network_label, truncate, AUDIT_TEXT_MAX};
-
-pub const OUTCOME_SUCCESS: &str = "success";
-pub const OUTCOME_FAILURE: &str = "failure";
-pub const OUTCOME_DENIED: &str = "denied";
 
 /// Who acted.
 #[derive(Debug, Clone)]
@@ -23,19 +20,56 @@ pub enum Actor {
 /// What an event is about.
 #[derive(Debug, Clone)]
 pub struct Target {
-    pub kind: &'static str,
+    pub kind: TargetKind,
     pub id: Option<String>,
     pub label: String,
+}
+
+impl Target {
+    /// An object with an id (a key, a role, a person, a permission by name).
+    pub fn new(kind: TargetKind, id: impl Into<String>, label: impl Into<String>) -> Self {
+        Self {
+            kind,
+            id: Some(id.into()),
+            label: label.into(),
+        }
+    }
+
+    pub fn key(id: impl Into<String>, name: impl Into<String>) -> Self {
+        Self::new(TargetKind::Key, id, name)
+    }
+
+    pub fn user(id: impl Into<String>, email: impl Into<String>) -> Self {
+        Self::new(TargetKind::User, id, email)
+    }
+
+    pub fn role(id: impl Into<String>, name: impl Into<String>) -> Self {
+        Self::new(TargetKind::Role, id, name)
+    }
+
+    /// A permission, whose name is its id.
+    pub fn permission(name: &str) -> Self {
+        Self::new(TargetKind::Permission, name, name)
+    }
+
+    /// A console page or API endpoint, named by method and path.
+    pub fn route(attempt: impl Into<String>) -> Self {
+        Self {
+            kind: TargetKind::Route,
+            id: None,
+            label: attempt.into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct NewEvent<'a> {
     pub actor: &'a Actor,
-    pub action: &'a str,
+    pub action: AuditAction,
     pub target: Target,
     pub summary: String,
     pub ip_address: Option<&'a str>,
-    pub outcome: &'a str,
+    pub outcome: Outcome,
 }
 
 /// Records an event. Every text it stores is cut to [`AUDIT_TEXT_MAX`] characters here, so no
@@ -51,13 +85,13 @@ pub fn record(conn: &mut DbConnection, event: NewEvent) -> QueryResult<()> {
             audit_events::actor_kind.eq(actor_kind),
             audit_events::actor_id.eq(actor_id.map(bounded)),
             audit_events::actor_label.eq(bounded(actor_label)),
-            audit_events::action.eq(bounded(event.action)),
-            audit_events::target_kind.eq(event.target.kind),
+            audit_events::action.eq(event.action.as_str()),
+            audit_events::target_kind.eq(event.target.kind.as_str()),
             audit_events::target_id.eq(event.target.id.as_deref().map(bounded)),
             audit_events::target_label.eq(bounded(&event.target.label)),
             audit_events::summary.eq(bounded(&event.summary)),
             audit_events::ip_address.eq(event.ip_address.map(bounded)),
-            audit_events::outcome.eq(event.outcome),
+            audit_events::outcome.eq(event.outcome.as_str()),
             audit_events::client_network.eq(network),
         ))
         .execute(conn)
@@ -80,7 +114,7 @@ pub fn record_repeated(
     };
     let latest = audit_events::table
         .filter(audit_events::actor_id.eq(bounded(actor_id)))
-        .filter(audit_events::action.eq(bounded(event.action)))
+        .filter(audit_events::action.eq(event.action.as_str()))
         .filter(audit_events::summary.eq(bounded(&event.summary)))
         .filter(audit_events::occurred_at.ge(since))
         .order((audit_events::occurred_at.desc(), audit_events::id.desc()))
@@ -125,12 +159,12 @@ pub enum CountedBy<'a> {
 /// index: `(target_id, occurred_at)` or `(client_network, action, occurred_at)`); `None` when
 /// nothing can match.
 fn counted<'a>(
-    action: &'a str,
+    action: AuditAction,
     by: CountedBy<'a>,
     since: NaiveDateTime,
 ) -> Option<audit_events::BoxedQuery<'a, <DbConnection as diesel::Connection>::Backend>> {
     let query = audit_events::table
-        .filter(audit_events::action.eq(action))
+        .filter(audit_events::action.eq(action.as_str()))
         .filter(audit_events::occurred_at.ge(since))
         .into_boxed();
     Some(match by {
@@ -144,7 +178,7 @@ fn counted<'a>(
 /// How many events with `action` matching `by` happened since `since` (counted in SQL).
 pub fn count_since(
     conn: &mut DbConnection,
-    action: &str,
+    action: AuditAction,
     by: CountedBy,
     since: NaiveDateTime,
 ) -> QueryResult<i64> {
@@ -157,7 +191,7 @@ pub fn count_since(
 /// The time of the `nth` (from 0, oldest first) of those events, if there are that many.
 pub fn nth_time_since(
     conn: &mut DbConnection,
-    action: &str,
+    action: AuditAction,
     by: CountedBy,
     since: NaiveDateTime,
     nth: i64,

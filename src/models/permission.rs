@@ -3,8 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::auth::catalog::BUILTIN;
-use crate::auth::PermissionSet;
+use crate::authz::catalog::BUILTIN;
+use crate::authz::PermissionSet;
 use crate::db::schema::{permissions, role_permissions, roles, user_roles};
 use crate::db::{is_unique_violation, now, DbConnection};
 

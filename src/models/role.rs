@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use crate::auth::catalog::{ADMIN_ROLE_ID, ADMIN_ROLE_NAME};
+use crate::authz::catalog::{ADMIN_ROLE_ID, ADMIN_ROLE_NAME};
 use std::collections::HashMap;
 
 use crate::db::schema::{api_key_roles, role_permissions, roles, user_roles};

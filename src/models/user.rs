@@ -3,12 +3,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::authz::UserStatus;
 use crate::db::schema::{user_roles, users};
 use crate::db::{now, DbConnection};
-
-pub const STATUS_ACTIVE: &str = "active";
-pub const STATUS_INVITED: &str = "invited";
-pub const STATUS_DEACTIVATED: &str = "deactivated";
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
@@ -26,7 +23,7 @@ pub struct User {
 
 impl User {
     pub fn is_active(&self) -> bool {
-        self.status == STATUS_ACTIVE
+        self.status == UserStatus::Active.as_str()
     }
 }
 
@@ -156,9 +153,12 @@ pub fn remove_role(conn: &mut DbConnection, user_id: &str, role_id: &str) -> Que
 }
 
 /// Changes a user's status; leaving `active` also ends their sessions (see [`bump_auth_version`]).
-pub fn set_status(conn: &mut DbConnection, id: &str, status: &str) -> QueryResult<()> {
+pub fn set_status(conn: &mut DbConnection, id: &str, status: UserStatus) -> QueryResult<()> {
     diesel::update(users::table.find(id))
-        .set((users::status.eq(status), users::updated_at.eq(now())))
+        .set((
+            users::status.eq(status.as_str()),
+            users::updated_at.eq(now()),
+        ))
         .execute(conn)?;
     bump_auth_version(conn, id)
 }
@@ -190,9 +190,12 @@ pub fn activate_invited(conn: &mut DbConnection, id: &str) -> QueryResult<bool> 
     let changed = diesel::update(
         users::table
             .find(id)
-            .filter(users::status.eq(STATUS_INVITED)),
+            .filter(users::status.eq(UserStatus::Invited.as_str())),
     )
-    .set((users::status.eq(STATUS_ACTIVE), users::updated_at.eq(now())))
+    .set((
+        users::status.eq(UserStatus::Active.as_str()),
+        users::updated_at.eq(now()),
+    ))
     .execute(conn)?;
     Ok(changed > 0)
 }
@@ -271,7 +274,7 @@ pub fn count_active_holders(conn: &mut DbConnection, role_id: &str) -> QueryResu
     users::table
         .inner_join(user_roles::table)
         .filter(user_roles::role_id.eq(role_id))
-        .filter(users::status.eq(STATUS_ACTIVE))
+        .filter(users::status.eq(UserStatus::Active.as_str()))
         .count()
         .get_result(conn)
 }

@@ -9,7 +9,8 @@ pub mod web;
 use actix_web::error::UrlencodedError;
 use actix_web::web as aw;
 
-use crate::auth::catalog::*;
+use crate::authz::catalog::*;
+use crate::authz::AuditAction;
 use crate::error::AppError;
 use crate::limits::FORM_LIMIT_BYTES;
 use crate::middleware::access::{Access, RequireAccess};
@@ -21,15 +22,15 @@ pub struct RouteSpec {
     pub path: &'static str,
     pub access: Access,
     /// The audit action a successful call records (every state-changing route has one).
-    pub audit: Option<&'static str>,
+    pub audit: Option<AuditAction>,
 }
 
 macro_rules! audit_action {
     () => {
         None
     };
-    ($action:literal) => {
-        Some($action)
+    ($action:ident) => {
+        Some(AuditAction::$action)
     };
 }
 
@@ -43,7 +44,7 @@ fn api_route(path: &'static str) -> Option<&'static str> {
 }
 
 macro_rules! route_table {
-    ($($method:ident $path:literal, $access:expr $(, audit $action:literal)? => $handler:path;)*) => {
+    ($($method:ident $path:literal, $access:expr $(, audit $action:ident)? => $handler:path;)*) => {
         pub const ROUTES: &[RouteSpec] = &[
             $(RouteSpec { method: stringify!($method), path: $path, access: $access, audit: audit_action!($($action)?) },)*
         ];
@@ -128,54 +129,54 @@ route_table! {
     GET  "/static/{file:.*}", Public => assets::serve;
     GET  "/favicon.ico", Public => assets::favicon;
     GET  "/setup", Public => web::setup::form;
-    POST "/setup", Public, audit "setup.completed" => web::setup::submit;
+    POST "/setup", Public, audit SetupCompleted => web::setup::submit;
     GET  "/login", Public => web::auth::form;
-    POST "/login", Public, audit "auth.signed-in" => web::auth::submit;
-    POST "/logout", SignedIn, audit "auth.signed-out" => web::auth::sign_out;
+    POST "/login", Public, audit SignedIn => web::auth::submit;
+    POST "/logout", SignedIn, audit SignedOut => web::auth::sign_out;
     GET  "/set-password", Public => web::account::set_password_form;
-    POST "/set-password", Public, audit "user.invitation-accepted" => web::account::set_password;
+    POST "/set-password", Public, audit InvitationAccepted => web::account::set_password;
 
     GET  "/", SignedIn => web::console::overview;
     GET  "/account", SignedIn => web::account::show;
-    POST "/account/sessions/end-others", SignedIn, audit "auth.other-sessions-ended" => web::account::end_other_sessions;
+    POST "/account/sessions/end-others", SignedIn, audit OtherSessionsEnded => web::account::end_other_sessions;
     GET  "/account/password", SignedIn => web::account::password_form;
-    POST "/account/password", SignedIn, audit "user.password-changed" => web::account::change_password;
+    POST "/account/password", SignedIn, audit PasswordChanged => web::account::change_password;
 
     GET  "/development", Permission(SERVICE_ACCOUNTS_RETRIEVE) => web::development::list;
     GET  "/development/keys/new", Permission(SERVICE_ACCOUNTS_CREATE) => web::development::new_form;
-    POST "/development/keys", Permission(SERVICE_ACCOUNTS_CREATE), audit "service-account.created" => web::development::create;
-    POST "/development/keys/inline-role", Permission(ROLES_CREATE), audit "role.created" => web::development::inline_role;
+    POST "/development/keys", Permission(SERVICE_ACCOUNTS_CREATE), audit KeyCreated => web::development::create;
+    POST "/development/keys/inline-role", Permission(ROLES_CREATE), audit RoleCreated => web::development::inline_role;
     GET  "/development/keys/{id}", Permission(SERVICE_ACCOUNTS_RETRIEVE) => web::development::show;
     GET  "/development/keys/{id}/created", Permission(SERVICE_ACCOUNTS_CREATE) => web::development::created;
     GET  "/development/keys/{id}/edit", Permission(SERVICE_ACCOUNTS_UPDATE) => web::development::edit_form;
-    POST "/development/keys/{id}", Permission(SERVICE_ACCOUNTS_UPDATE), audit "service-account.updated" => web::development::update;
+    POST "/development/keys/{id}", Permission(SERVICE_ACCOUNTS_UPDATE), audit KeyUpdated => web::development::update;
     GET  "/development/keys/{id}/revoke", Permission(SERVICE_ACCOUNTS_DELETE) => web::development::confirm_revoke;
-    POST "/development/keys/{id}/revoke", Permission(SERVICE_ACCOUNTS_DELETE), audit "service-account.revoked" => web::development::revoke;
+    POST "/development/keys/{id}/revoke", Permission(SERVICE_ACCOUNTS_DELETE), audit KeyRevoked => web::development::revoke;
 
     GET  "/roles", Permission(ROLES_RETRIEVE) => web::roles::list;
     GET  "/roles/new", Permission(ROLES_CREATE) => web::roles::new_form;
-    POST "/roles", Permission(ROLES_CREATE), audit "role.created" => web::roles::create;
+    POST "/roles", Permission(ROLES_CREATE), audit RoleCreated => web::roles::create;
     GET  "/roles/permissions", Permission(PERMISSIONS_RETRIEVE) => web::permissions::list;
-    POST "/roles/permissions", Permission(PERMISSIONS_CREATE), audit "permission.created" => web::permissions::create;
+    POST "/roles/permissions", Permission(PERMISSIONS_CREATE), audit PermissionCreated => web::permissions::create;
     GET  "/roles/permissions/{name}", Permission(PERMISSIONS_RETRIEVE) => web::permissions::show;
-    POST "/roles/permissions/{name}", Permission(PERMISSIONS_UPDATE), audit "permission.updated" => web::permissions::update;
+    POST "/roles/permissions/{name}", Permission(PERMISSIONS_UPDATE), audit PermissionUpdated => web::permissions::update;
     GET  "/roles/permissions/{name}/delete", Permission(PERMISSIONS_DELETE) => web::permissions::confirm_delete;
-    POST "/roles/permissions/{name}/delete", Permission(PERMISSIONS_DELETE), audit "permission.deleted" => web::permissions::delete;
+    POST "/roles/permissions/{name}/delete", Permission(PERMISSIONS_DELETE), audit PermissionDeleted => web::permissions::delete;
     GET  "/roles/{id}", Permission(ROLES_RETRIEVE) => web::roles::show;
-    POST "/roles/{id}", Permission(ROLES_UPDATE), audit "role.updated" => web::roles::update;
+    POST "/roles/{id}", Permission(ROLES_UPDATE), audit RoleUpdated => web::roles::update;
     GET  "/roles/{id}/delete", Permission(ROLES_DELETE) => web::roles::confirm_delete;
-    POST "/roles/{id}/delete", Permission(ROLES_DELETE), audit "role.deleted" => web::roles::delete;
+    POST "/roles/{id}/delete", Permission(ROLES_DELETE), audit RoleDeleted => web::roles::delete;
 
     GET  "/team", Permission(USERS_RETRIEVE) => web::team::list;
     GET  "/team/invite", Permission(USERS_CREATE) => web::team::invite_form;
-    POST "/team/invite", Permission(USERS_CREATE), audit "user.invited" => web::team::invite;
+    POST "/team/invite", Permission(USERS_CREATE), audit UserInvited => web::team::invite;
     GET  "/team/{id}", Permission(USERS_RETRIEVE) => web::team::show;
     GET  "/team/{id}/link", Permission(USERS_RETRIEVE) => web::team::issued_link;
-    POST "/team/{id}/roles", Permission(USERS_UPDATE), audit "user.roles-granted" => web::team::update_roles;
-    POST "/team/{id}/password-link", Permission(USERS_UPDATE), audit "user.password-link-issued" => web::team::password_link;
+    POST "/team/{id}/roles", Permission(USERS_UPDATE), audit UserRolesGranted => web::team::update_roles;
+    POST "/team/{id}/password-link", Permission(USERS_UPDATE), audit PasswordLinkIssued => web::team::password_link;
     GET  "/team/{id}/deactivate", Permission(USERS_DELETE) => web::team::confirm_deactivate;
-    POST "/team/{id}/deactivate", Permission(USERS_DELETE), audit "user.deactivated" => web::team::deactivate;
-    POST "/team/{id}/reactivate", Permission(USERS_DELETE), audit "user.reactivated" => web::team::reactivate;
+    POST "/team/{id}/deactivate", Permission(USERS_DELETE), audit UserDeactivated => web::team::deactivate;
+    POST "/team/{id}/reactivate", Permission(USERS_DELETE), audit UserReactivated => web::team::reactivate;
 
     GET  "/audit", Permission(AUDIT_LOG_RETRIEVE) => web::audit::list;
     GET  "/audit/export.csv", Permission(AUDIT_LOG_RETRIEVE) => web::audit::export_csv;
@@ -187,24 +188,24 @@ route_table! {
     GET  "/api/v1/auth/forward", Public => api::verify::forward;
     GET  "/api/v1/whoami", SignedIn => api::keys::whoami;
     GET  "/api/v1/roles", Permission(ROLES_RETRIEVE) => api::roles::list;
-    POST "/api/v1/roles", Permission(ROLES_CREATE), audit "role.created" => api::roles::create;
+    POST "/api/v1/roles", Permission(ROLES_CREATE), audit RoleCreated => api::roles::create;
     GET  "/api/v1/roles/{id}", Permission(ROLES_RETRIEVE) => api::roles::show;
-    PATCH "/api/v1/roles/{id}", Permission(ROLES_UPDATE), audit "role.updated" => api::roles::update;
-    DELETE "/api/v1/roles/{id}", Permission(ROLES_DELETE), audit "role.deleted" => api::roles::delete;
+    PATCH "/api/v1/roles/{id}", Permission(ROLES_UPDATE), audit RoleUpdated => api::roles::update;
+    DELETE "/api/v1/roles/{id}", Permission(ROLES_DELETE), audit RoleDeleted => api::roles::delete;
     GET  "/api/v1/service-accounts", Permission(SERVICE_ACCOUNTS_RETRIEVE) => api::keys::list;
-    POST "/api/v1/service-accounts", Permission(SERVICE_ACCOUNTS_CREATE), audit "service-account.created" => api::keys::create;
+    POST "/api/v1/service-accounts", Permission(SERVICE_ACCOUNTS_CREATE), audit KeyCreated => api::keys::create;
     GET  "/api/v1/service-accounts/{id}", Permission(SERVICE_ACCOUNTS_RETRIEVE) => api::keys::show;
-    PATCH "/api/v1/service-accounts/{id}", Permission(SERVICE_ACCOUNTS_UPDATE), audit "service-account.updated" => api::keys::update;
-    DELETE "/api/v1/service-accounts/{id}", Permission(SERVICE_ACCOUNTS_DELETE), audit "service-account.revoked" => api::keys::delete;
-    PUT  "/api/v1/service-accounts/{id}/roles/{role_id}", Permission(SERVICE_ACCOUNTS_UPDATE), audit "service-account.updated" => api::keys::add_role;
-    DELETE "/api/v1/service-accounts/{id}/roles/{role_id}", Permission(SERVICE_ACCOUNTS_UPDATE), audit "service-account.updated" => api::keys::remove_role;
+    PATCH "/api/v1/service-accounts/{id}", Permission(SERVICE_ACCOUNTS_UPDATE), audit KeyUpdated => api::keys::update;
+    DELETE "/api/v1/service-accounts/{id}", Permission(SERVICE_ACCOUNTS_DELETE), audit KeyRevoked => api::keys::delete;
+    PUT  "/api/v1/service-accounts/{id}/roles/{role_id}", Permission(SERVICE_ACCOUNTS_UPDATE), audit KeyUpdated => api::keys::add_role;
+    DELETE "/api/v1/service-accounts/{id}/roles/{role_id}", Permission(SERVICE_ACCOUNTS_UPDATE), audit KeyUpdated => api::keys::remove_role;
     GET  "/api/v1/permissions", Permission(PERMISSIONS_RETRIEVE) => api::permissions::list;
-    POST "/api/v1/permissions", Permission(PERMISSIONS_CREATE), audit "permission.created" => api::permissions::create;
-    PATCH "/api/v1/permissions/{name}", Permission(PERMISSIONS_UPDATE), audit "permission.updated" => api::permissions::update;
-    DELETE "/api/v1/permissions/{name}", Permission(PERMISSIONS_DELETE), audit "permission.deleted" => api::permissions::delete;
+    POST "/api/v1/permissions", Permission(PERMISSIONS_CREATE), audit PermissionCreated => api::permissions::create;
+    PATCH "/api/v1/permissions/{name}", Permission(PERMISSIONS_UPDATE), audit PermissionUpdated => api::permissions::update;
+    DELETE "/api/v1/permissions/{name}", Permission(PERMISSIONS_DELETE), audit PermissionDeleted => api::permissions::delete;
     GET  "/api/v1/users", Permission(USERS_RETRIEVE) => api::users::list;
-    PUT  "/api/v1/users/{id}/roles/{role_id}", Permission(USERS_UPDATE), audit "user.roles-granted" => api::users::grant_role;
-    DELETE "/api/v1/users/{id}/roles/{role_id}", Permission(USERS_UPDATE), audit "user.roles-revoked" => api::users::revoke_role;
+    PUT  "/api/v1/users/{id}/roles/{role_id}", Permission(USERS_UPDATE), audit UserRolesGranted => api::users::grant_role;
+    DELETE "/api/v1/users/{id}/roles/{role_id}", Permission(USERS_UPDATE), audit UserRolesRevoked => api::users::revoke_role;
     GET  "/api/v1/audit-events", Permission(AUDIT_LOG_RETRIEVE) => api::audit::list;
     GET  "/api/v1/openapi.json", Public => api::openapi::document;
 }

@@ -5,12 +5,14 @@ use chrono::NaiveDateTime;
 use crate::auth::password;
 use crate::auth::token::sha256_hex;
 use crate::auth::Principal;
+use crate::authz::{AuditAction, Outcome, UserStatus};
 use crate::db::{now, Db};
 use crate::error::AppError;
 use crate::models::audit::{self, Actor, Target};
 use crate::models::session;
-use crate::models::user::{self, User, STATUS_DEACTIVATED, STATUS_INVITED};
+use crate::models::user::{self, User};
 use crate::models::user_token::{self, UserToken};
+use crate::services::audit_log;
 use crate::services::{grants, FieldErrors, FormError};
 
 fn check_new_password(
@@ -61,20 +63,12 @@ pub async fn change_password(
                 return Err(AppError::Unauthenticated.into());
             }
             user::set_password(conn, &found.id, &hash)?;
-            audit::record(
+            audit_log::record(
                 conn,
-                audit::NewEvent {
-                    actor: &principal.actor(),
-                    action: "user.password-changed",
-                    target: Target {
-                        kind: "user",
-                        id: Some(found.id.clone()),
-                        label: found.email.clone(),
-                    },
-                    summary: "other sessions ended".into(),
-                    ip_address: principal.ip.as_deref(),
-                    outcome: audit::OUTCOME_SUCCESS,
-                },
+                &principal,
+                AuditAction::PasswordChanged,
+                Target::user(found.id.clone(), found.email.clone()),
+                "other sessions ended",
             )?;
             Ok(user::find(conn, &found.id)?.ok_or(AppError::NotFound)?)
         })
@@ -90,7 +84,7 @@ pub async fn link_holder(db: &Db, token: String) -> Result<Option<(UserToken, Us
         };
         match user::find(conn, &link.user_id)? {
             Some(holder)
-                if holder.status != STATUS_DEACTIVATED
+                if holder.status != UserStatus::Deactivated.as_str()
                     && grants::link_issuer_still_outranks(
                         conn,
                         link.created_by.as_deref(),
@@ -127,7 +121,7 @@ pub async fn redeem_link(
             // the link's issuer, or the issuer deactivated or demoted. Writers of the holder's
             // roles and status lock the same row, so what is read here stays true until commit.
             let locked = user::find_for_update(conn, &holder.id)?.ok_or(AppError::NotFound)?;
-            if !(locked.status == STATUS_INVITED || locked.is_active())
+            if !(locked.status == UserStatus::Invited.as_str() || locked.is_active())
                 || !grants::link_issuer_still_outranks(
                     conn,
                     link.created_by.as_deref(),
@@ -142,9 +136,9 @@ pub async fn redeem_link(
             user::set_password(conn, &holder.id, &hash)?;
             user::activate_invited(conn, &holder.id)?;
             let action = if link.purpose == user_token::PURPOSE_INVITE {
-                "user.invitation-accepted"
+                AuditAction::InvitationAccepted
             } else {
-                "user.password-reset"
+                AuditAction::PasswordReset
             };
             audit::record(
                 conn,
@@ -154,14 +148,10 @@ pub async fn redeem_link(
                         label: holder.email.clone(),
                     },
                     action,
-                    target: Target {
-                        kind: "user",
-                        id: Some(holder.id.clone()),
-                        label: holder.email.clone(),
-                    },
+                    target: Target::user(holder.id.clone(), holder.email.clone()),
                     summary: "password set with a one-time link".into(),
                     ip_address: ip.as_deref(),
-                    outcome: audit::OUTCOME_SUCCESS,
+                    outcome: Outcome::Success,
                 },
             )?;
             Ok(user::find(conn, &holder.id)?.ok_or(AppError::NotFound)?)
@@ -223,23 +213,15 @@ pub async fn end_other_sessions(
     db.run(move |conn| {
         crate::db::transaction(conn, |conn| {
             let ended = session::delete_others_for_user(conn, &user_id, &keep)?;
-            audit::record(
+            audit_log::record(
                 conn,
-                audit::NewEvent {
-                    actor: &principal.actor(),
-                    action: "auth.other-sessions-ended",
-                    target: Target {
-                        kind: "user",
-                        id: Some(user_id.clone()),
-                        label: principal.label.clone(),
-                    },
-                    summary: format!(
-                        "{ended} other session{} ended",
-                        if ended == 1 { "" } else { "s" }
-                    ),
-                    ip_address: principal.ip.as_deref(),
-                    outcome: audit::OUTCOME_SUCCESS,
-                },
+                &principal,
+                AuditAction::OtherSessionsEnded,
+                Target::user(user_id.clone(), principal.label.clone()),
+                format!(
+                    "{ended} other session{} ended",
+                    if ended == 1 { "" } else { "s" }
+                ),
             )?;
             Ok(ended)
         })

@@ -4,15 +4,17 @@
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 
 use crate::auth::api_key::{self as key_format};
-use crate::auth::catalog::{
+use crate::auth::Principal;
+use crate::authz::catalog::{
     SERVICE_ACCOUNTS_CREATE, SERVICE_ACCOUNTS_DELETE, SERVICE_ACCOUNTS_UPDATE,
 };
-use crate::auth::Principal;
+use crate::authz::AuditAction;
 use crate::db::{new_id, now, Db, DbConnection};
 use crate::error::AppError;
 use crate::models::api_key::{self, ApiKey, KeyStatus, NewApiKey};
-use crate::models::audit::{self, Target};
+use crate::models::audit::Target;
 use crate::models::role::{self, Role};
+use crate::services::audit_log;
 use crate::services::grants;
 use crate::services::roles::{
     self as role_service, check_grantable_roles, effective_permissions, grantable_role,
@@ -213,7 +215,7 @@ pub async fn create(
 ) -> Result<CreatedKey, FormError> {
     principal.require(SERVICE_ACCOUNTS_CREATE)?;
     if !input.new_roles.is_empty() {
-        principal.require(crate::auth::catalog::ROLES_CREATE)?;
+        principal.require(crate::authz::catalog::ROLES_CREATE)?;
     }
     check_role_counts(Some(&input.role_ids), &input.new_roles)?;
     in_authz_transaction(db, move |conn| {
@@ -245,24 +247,16 @@ pub async fn create(
         )?;
         let role_ids: Vec<String> = roles.iter().map(|r| r.id.clone()).collect();
         api_key::set_roles(conn, &id, &role_ids)?;
-        audit::record(
+        audit_log::record(
             conn,
-            audit::NewEvent {
-                actor: &principal.actor(),
-                action: "service-account.created",
-                target: Target {
-                    kind: "service-account",
-                    id: Some(id.clone()),
-                    label: name.to_string(),
-                },
-                summary: format!(
-                    "roles: {}; expires: {}",
-                    role_names(&roles),
-                    describe_expiry(expires_at)
-                ),
-                ip_address: principal.ip.as_deref(),
-                outcome: audit::OUTCOME_SUCCESS,
-            },
+            &principal,
+            AuditAction::KeyCreated,
+            Target::key(id.clone(), name.to_string()),
+            format!(
+                "roles: {}; expires: {}",
+                role_names(&roles),
+                describe_expiry(expires_at)
+            ),
         )?;
         let key = api_key::find(conn, &id)?.ok_or(AppError::NotFound)?;
         Ok(CreatedKey {
@@ -326,7 +320,7 @@ pub async fn update(
     let change = change.into();
     principal.require(SERVICE_ACCOUNTS_UPDATE)?;
     if !change.new_roles.is_empty() {
-        principal.require(crate::auth::catalog::ROLES_CREATE)?;
+        principal.require(crate::authz::catalog::ROLES_CREATE)?;
     }
     // The roles named are counted against those the key holds already, once those are read.
     check_role_counts(None, &change.new_roles)?;
@@ -367,20 +361,12 @@ pub async fn update(
         let role_ids: Vec<String> = roles.iter().map(|r| r.id.clone()).collect();
         api_key::set_roles(conn, &key_id, &role_ids)?;
         let before_names = role::find_many(conn, &held_before)?;
-        audit::record(
+        audit_log::record(
             conn,
-            audit::NewEvent {
-                actor: &principal.actor(),
-                action: "service-account.updated",
-                target: Target {
-                    kind: "service-account",
-                    id: Some(key_id.clone()),
-                    label: name.to_string(),
-                },
-                summary: key_change_summary(&existing, name, expires_at, &before_names, &roles),
-                ip_address: principal.ip.as_deref(),
-                outcome: audit::OUTCOME_SUCCESS,
-            },
+            &principal,
+            AuditAction::KeyUpdated,
+            Target::key(key_id.clone(), name.to_string()),
+            key_change_summary(&existing, name, expires_at, &before_names, &roles),
         )?;
         Ok(api_key::find(conn, &key_id)?.ok_or(AppError::NotFound)?)
     })
@@ -447,20 +433,12 @@ fn record_role_change(
     } else {
         format!("role {} already held; no change", changed.name)
     };
-    audit::record(
+    audit_log::record(
         conn,
-        audit::NewEvent {
-            actor: &principal.actor(),
-            action: "service-account.updated",
-            target: Target {
-                kind: "service-account",
-                id: Some(key.id.clone()),
-                label: key.name.clone(),
-            },
-            summary,
-            ip_address: principal.ip.as_deref(),
-            outcome: audit::OUTCOME_SUCCESS,
-        },
+        principal,
+        AuditAction::KeyUpdated,
+        Target::key(key.id.clone(), key.name.clone()),
+        summary,
     )?;
     Ok(())
 }
@@ -475,20 +453,12 @@ pub async fn revoke(db: &Db, principal: Principal, key_id: String) -> Result<Api
         }
         grants::require_can_change_key(conn, &principal, &key_id)?;
         api_key::revoke(conn, &key_id)?;
-        audit::record(
+        audit_log::record(
             conn,
-            audit::NewEvent {
-                actor: &principal.actor(),
-                action: "service-account.revoked",
-                target: Target {
-                    kind: "service-account",
-                    id: Some(key_id.clone()),
-                    label: existing.name.clone(),
-                },
-                summary: format!("public id {}", existing.public_id),
-                ip_address: principal.ip.as_deref(),
-                outcome: audit::OUTCOME_SUCCESS,
-            },
+            &principal,
+            AuditAction::KeyRevoked,
+            Target::key(key_id.clone(), existing.name.clone()),
+            format!("public id {}", existing.public_id),
         )?;
         api_key::find(conn, &key_id)?.ok_or(AppError::NotFound)
     })

@@ -8,7 +8,8 @@
 
 use chrono::NaiveDateTime;
 
-use crate::auth::{PermissionSet, Principal, PrincipalKind};
+use crate::auth::{Principal, PrincipalKind};
+use crate::authz::PermissionSet;
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::models::{api_key, permission, role, user};

@@ -1,12 +1,14 @@
 //! Permissions the operator defines for their own systems (`documents.render`, `billing.refund`, …).
 //! Latchkey's own permissions are built in and read-only.
 
-use crate::auth::catalog::{PERMISSIONS_CREATE, PERMISSIONS_DELETE, PERMISSIONS_UPDATE};
 use crate::auth::Principal;
-use crate::db::{Db, DbConnection};
+use crate::authz::catalog::{PERMISSIONS_CREATE, PERMISSIONS_DELETE, PERMISSIONS_UPDATE};
+use crate::authz::AuditAction;
+use crate::db::Db;
 use crate::error::AppError;
-use crate::models::audit::{self, Target};
+use crate::models::audit::Target;
 use crate::models::permission::{self, Permission};
+use crate::services::audit_log;
 use crate::services::{in_authz_transaction, FieldErrors, FormError};
 
 pub const DESCRIPTION_MAX: usize = crate::limits::PERMISSION_DESCRIPTION_MAX;
@@ -24,31 +26,6 @@ pub fn is_valid_name(name: &str) -> bool {
         Some((resource, action)) => part_ok(resource) && part_ok(action) && name.len() <= NAME_MAX,
         None => false,
     }
-}
-
-fn record(
-    conn: &mut DbConnection,
-    principal: &Principal,
-    action: &str,
-    name: &str,
-    summary: String,
-) -> Result<(), AppError> {
-    audit::record(
-        conn,
-        audit::NewEvent {
-            actor: &principal.actor(),
-            action,
-            target: Target {
-                kind: "permission",
-                id: Some(name.to_string()),
-                label: name.to_string(),
-            },
-            summary,
-            ip_address: principal.ip.as_deref(),
-            outcome: audit::OUTCOME_SUCCESS,
-        },
-    )?;
-    Ok(())
 }
 
 fn check_description(description: &str, errors: &mut FieldErrors) {
@@ -97,7 +74,12 @@ pub async fn create(
                     e.into()
                 }
             })?;
-            record(conn, &principal, "permission.created", &name, description.trim().to_string())?;
+            audit_log::record(
+conn,
+&principal,
+AuditAction::PermissionCreated,
+Target::permission(&name),
+description.trim().to_string())?;
             Ok(permission::find(conn, &name)?.ok_or(AppError::NotFound)?)
     })
     .await
@@ -124,11 +106,11 @@ pub async fn update(
                 return Err(FormError::Invalid(errors));
             }
             permission::update_description(conn, &name, description.trim())?;
-            record(
+            audit_log::record(
                 conn,
                 &principal,
-                "permission.updated",
-                &name,
+                AuditAction::PermissionUpdated,
+                Target::permission(&name),
                 format!("description: {}", description.trim()),
             )?;
             Ok(permission::find(conn, &name)?.ok_or(AppError::NotFound)?)
@@ -160,7 +142,13 @@ pub async fn delete(db: &Db, principal: Principal, name: String) -> Result<Vec<S
         } else {
             format!("removed from roles: {}", roles.join(", "))
         };
-        record(conn, &principal, "permission.deleted", &name, summary)?;
+        audit_log::record(
+            conn,
+            &principal,
+            AuditAction::PermissionDeleted,
+            Target::permission(&name),
+            summary,
+        )?;
         Ok(roles)
     })
     .await

@@ -3,13 +3,15 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::auth::catalog::{ROLES_CREATE, ROLES_DELETE, ROLES_UPDATE};
-use crate::auth::{PermissionSet, Principal};
+use crate::auth::Principal;
+use crate::authz::catalog::{ROLES_CREATE, ROLES_DELETE, ROLES_UPDATE};
+use crate::authz::{AuditAction, PermissionSet};
 use crate::db::{new_id, Db, DbConnection};
 use crate::error::AppError;
-use crate::models::audit::{self, Target};
+use crate::models::audit::Target;
 use crate::models::permission::{self, Permission};
 use crate::models::role::{self, Role, RoleCounts};
+use crate::services::audit_log;
 use crate::services::{grants, in_authz_transaction, FieldErrors, FormError};
 
 pub const NAME_MAX: usize = crate::limits::ROLE_NAME_MAX;
@@ -137,7 +139,7 @@ fn check_input(
     } else if let Some(problem) = crate::limits::line_problem(name) {
         errors.add(fields.name, problem);
     } else if crate::limits::is_builtin_role_name(name)
-        && existing_role_id != Some(crate::auth::catalog::ADMIN_ROLE_ID)
+        && existing_role_id != Some(crate::authz::catalog::ADMIN_ROLE_ID)
     {
         // Taken, like any existing role's name (409 in the API), by the role that is always there.
         errors.add_conflict(
@@ -233,20 +235,12 @@ pub fn create_in(
     let id = new_id();
     role::insert(conn, &id, &input.name, &input.description, &permissions)
         .map_err(|e| name_taken(e, fields, &input.name))?;
-    audit::record(
+    audit_log::record(
         conn,
-        audit::NewEvent {
-            actor: &principal.actor(),
-            action: "role.created",
-            target: Target {
-                kind: "role",
-                id: Some(id.clone()),
-                label: input.name.trim().to_string(),
-            },
-            summary: format!("permissions: {}", list_or_none(&permissions)),
-            ip_address: principal.ip.as_deref(),
-            outcome: audit::OUTCOME_SUCCESS,
-        },
+        principal,
+        AuditAction::RoleCreated,
+        Target::role(id.clone(), input.name.trim().to_string()),
+        format!("permissions: {}", list_or_none(&permissions)),
     )?;
     Ok(role::find(conn, &id)?)
 }
@@ -359,20 +353,12 @@ pub async fn update(
             &permissions,
         )
         .map_err(|e| name_taken(e, ROLE_FORM_FIELDS, &input.name))?;
-        audit::record(
+        audit_log::record(
             conn,
-            audit::NewEvent {
-                actor: &principal.actor(),
-                action: "role.updated",
-                target: Target {
-                    kind: "role",
-                    id: Some(role_id.clone()),
-                    label: input.name.trim().to_string(),
-                },
-                summary: change_summary(&existing.name, input.name.trim(), &before, &permissions),
-                ip_address: principal.ip.as_deref(),
-                outcome: audit::OUTCOME_SUCCESS,
-            },
+            &principal,
+            AuditAction::RoleUpdated,
+            Target::role(role_id.clone(), input.name.trim().to_string()),
+            change_summary(&existing.name, input.name.trim(), &before, &permissions),
         )?;
         Ok(role::find(conn, &role_id)?.ok_or(AppError::NotFound)?)
     })
@@ -393,25 +379,17 @@ pub async fn delete(db: &Db, principal: Principal, role_id: String) -> Result<Ro
         let permissions = role::permissions_of(conn, &role_id)?;
         let counts = role::holder_counts(conn, &role_id)?;
         role::delete(conn, &role_id)?;
-        audit::record(
+        audit_log::record(
             conn,
-            audit::NewEvent {
-                actor: &principal.actor(),
-                action: "role.deleted",
-                target: Target {
-                    kind: "role",
-                    id: Some(role_id.clone()),
-                    label: existing.name.clone(),
-                },
-                summary: format!(
-                    "held by {} keys and {} users; permissions: {}",
-                    counts.keys,
-                    counts.users,
-                    list_or_none(&permissions)
-                ),
-                ip_address: principal.ip.as_deref(),
-                outcome: audit::OUTCOME_SUCCESS,
-            },
+            &principal,
+            AuditAction::RoleDeleted,
+            Target::role(role_id.clone(), existing.name.clone()),
+            format!(
+                "held by {} keys and {} users; permissions: {}",
+                counts.keys,
+                counts.users,
+                list_or_none(&permissions)
+            ),
         )?;
         Ok(existing)
     })

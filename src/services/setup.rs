@@ -2,12 +2,13 @@
 
 use subtle::ConstantTimeEq;
 
-use crate::auth::catalog::ADMIN_ROLE_ID;
 use crate::auth::token::{self, sha256_hex};
+use crate::authz::catalog::ADMIN_ROLE_ID;
+use crate::authz::{AuditAction, Outcome, UserStatus};
 use crate::db::{new_id, now, Db, DbConnection};
 use crate::error::AppError;
 use crate::models::audit::{self, Actor, Target};
-use crate::models::user::{self, NewUser, User, STATUS_ACTIVE};
+use crate::models::user::{self, NewUser, User};
 use crate::models::{permission, role, setting};
 use crate::services::{FieldErrors, FormError};
 
@@ -127,7 +128,7 @@ pub async fn complete(
                 &hash,
                 &Actor::Anonymous,
                 ip.as_deref(),
-                "setup.completed",
+                AuditAction::SetupCompleted,
             )
         })
     })
@@ -143,7 +144,14 @@ pub fn create_admin_blocking(
     input.validate().map_err(FormError::Invalid)?;
     let hash = crate::auth::password::hash(&input.password)?;
     crate::db::transaction(conn, |conn| {
-        let created = create_admin_in(conn, input, &hash, &Actor::System, None, "user.created")?;
+        let created = create_admin_in(
+            conn,
+            input,
+            &hash,
+            &Actor::System,
+            None,
+            AuditAction::UserCreated,
+        )?;
         setting::delete(conn, setting::SETUP_TOKEN_SHA256)?;
         Ok::<_, AppError>(created)
     })
@@ -156,7 +164,7 @@ fn create_admin_in(
     password_hash: &str,
     actor: &Actor,
     ip: Option<&str>,
-    action: &str,
+    action: AuditAction,
 ) -> Result<User, AppError> {
     let email = user::normalize_email(&input.email);
     if user::find_by_email(conn, &email)?.is_some() {
@@ -175,7 +183,7 @@ fn create_admin_in(
             email: &email,
             display_name: &display_name,
             password_hash: Some(password_hash),
-            status: STATUS_ACTIVE,
+            status: UserStatus::Active.as_str(),
             auth_version: 1,
             created_at: at,
             updated_at: at,
@@ -187,14 +195,10 @@ fn create_admin_in(
         audit::NewEvent {
             actor,
             action,
-            target: Target {
-                kind: "user",
-                id: Some(id.clone()),
-                label: email.clone(),
-            },
+            target: Target::user(id.clone(), email.clone()),
             summary: "administrator created with the Admin role".into(),
             ip_address: ip,
-            outcome: audit::OUTCOME_SUCCESS,
+            outcome: Outcome::Success,
         },
     )?;
     user::find(conn, &id)?.ok_or(AppError::NotFound)

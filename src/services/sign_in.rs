@@ -19,11 +19,13 @@
 use chrono::{Duration, NaiveDateTime};
 
 use crate::auth::password;
+use crate::authz::{AuditAction, Outcome};
 use crate::db::{now, Db, DbConnection};
 use crate::error::AppError;
 use crate::limits::{truncate, EMAIL_MAX};
 use crate::models::audit::{self, Actor, CountedBy, Target};
 use crate::models::user::{self, User};
+use crate::services::audit_log;
 
 /// Failed sign-ins for one email in the window before the per-account throttle.
 pub const MAX_FAILURES: usize = 5;
@@ -43,7 +45,7 @@ pub const ACCOUNT_MAX_FAILURES: usize = 50;
 /// Failed sign-ins from one client address in the window before every sign-in from it waits.
 pub const ADDRESS_MAX_FAILURES: usize = 20;
 pub const WINDOW_MINUTES: i64 = 15;
-pub const FAILED_ACTION: &str = "auth.sign-in-failed";
+pub const FAILED_ACTION: AuditAction = AuditAction::SignInFailed;
 
 #[derive(Debug)]
 pub enum SignInOutcome {
@@ -158,15 +160,11 @@ pub async fn sign_in(
                                 id: signed_in.id.clone(),
                                 label: signed_in.email.clone(),
                             },
-                            action: "auth.signed-in",
-                            target: Target {
-                                kind: "user",
-                                id: Some(signed_in.id.clone()),
-                                label: signed_in.email.clone(),
-                            },
+                            action: AuditAction::SignedIn,
+                            target: Target::user(signed_in.id.clone(), signed_in.email.clone()),
                             summary: String::new(),
                             ip_address: ip.as_deref(),
-                            outcome: audit::OUTCOME_SUCCESS,
+                            outcome: Outcome::Success,
                         },
                     )
                 })
@@ -196,14 +194,10 @@ pub async fn sign_in(
                     audit::NewEvent {
                         actor: &Actor::Anonymous,
                         action: FAILED_ACTION,
-                        target: Target {
-                            kind: "user",
-                            id: Some(email_key.clone()),
-                            label: email_key.clone(),
-                        },
+                        target: Target::user(email_key.clone(), email_key.clone()),
                         summary: String::new(),
                         ip_address: ip.as_deref(),
-                        outcome: audit::OUTCOME_FAILURE,
+                        outcome: Outcome::Failure,
                     },
                 )
                 .map_err(AppError::from)
@@ -253,22 +247,13 @@ fn minutes_until_below(
 pub async fn record_sign_out(db: &Db, principal: &crate::auth::Principal) -> Result<(), AppError> {
     let principal = principal.clone();
     db.run(move |conn| {
-        audit::record(
+        audit_log::record(
             conn,
-            audit::NewEvent {
-                actor: &principal.actor(),
-                action: "auth.signed-out",
-                target: Target {
-                    kind: "user",
-                    id: Some(principal.id.clone()),
-                    label: principal.label.clone(),
-                },
-                summary: String::new(),
-                ip_address: principal.ip.as_deref(),
-                outcome: audit::OUTCOME_SUCCESS,
-            },
+            &principal,
+            AuditAction::SignedOut,
+            Target::user(principal.id.clone(), principal.label.clone()),
+            String::new(),
         )
-        .map_err(AppError::from)
     })
     .await
 }

@@ -3,17 +3,19 @@
 
 use chrono::Duration;
 
-use crate::auth::catalog::{
-    ADMIN_ROLE_ID, SERVICE_ACCOUNTS_DELETE, USERS_CREATE, USERS_DELETE, USERS_UPDATE,
-};
 use crate::auth::token::{random_hex, sha256_hex};
 use crate::auth::Principal;
+use crate::authz::catalog::{
+    ADMIN_ROLE_ID, SERVICE_ACCOUNTS_DELETE, USERS_CREATE, USERS_DELETE, USERS_UPDATE,
+};
+use crate::authz::{AuditAction, UserStatus};
 use crate::db::{new_id, now, Db, DbConnection};
 use crate::error::AppError;
-use crate::models::audit::{self, Target};
+use crate::models::audit::Target;
 use crate::models::role::{self, Role};
-use crate::models::user::{self, NewUser, User, STATUS_ACTIVE, STATUS_DEACTIVATED, STATUS_INVITED};
+use crate::models::user::{self, NewUser, User};
 use crate::models::{api_key, user_token};
+use crate::services::audit_log;
 use crate::services::roles::{check_grantable_roles, grantable_role, require_may_take};
 use crate::services::{grants, in_authz_transaction, FieldErrors, FormError};
 
@@ -32,32 +34,6 @@ pub struct InviteInput {
 pub struct IssuedLink {
     pub user: User,
     pub token: String,
-}
-
-/// Records a successful change to a person in the audit log.
-fn record(
-    conn: &mut DbConnection,
-    principal: &Principal,
-    action: &str,
-    target: &User,
-    summary: String,
-) -> Result<(), AppError> {
-    audit::record(
-        conn,
-        audit::NewEvent {
-            actor: &principal.actor(),
-            action,
-            target: Target {
-                kind: "user",
-                id: Some(target.id.clone()),
-                label: target.email.clone(),
-            },
-            summary,
-            ip_address: principal.ip.as_deref(),
-            outcome: audit::OUTCOME_SUCCESS,
-        },
-    )?;
-    Ok(())
 }
 
 fn role_names(roles: &[Role]) -> String {
@@ -107,7 +83,7 @@ pub async fn invite(
                     email: &email,
                     display_name: &name,
                     password_hash: None,
-                    status: STATUS_INVITED,
+                    status: UserStatus::Invited.as_str(),
                     auth_version: 1,
                     created_at: at,
                     updated_at: at,
@@ -137,11 +113,11 @@ pub async fn invite(
                 at + Duration::days(INVITE_DAYS),
             )?;
             let invited = user::find(conn, &id)?.ok_or(AppError::NotFound)?;
-            record(
+            audit_log::record(
                 conn,
                 &principal,
-                "user.invited",
-                &invited,
+                AuditAction::UserInvited,
+                Target::user(invited.id.clone(), invited.email.clone()),
                 format!("roles: {}", role_names(&roles)),
             )?;
             Ok(IssuedLink {
@@ -231,30 +207,30 @@ pub async fn set_roles(
                 .collect();
             let revoked = role::find_many(conn, &revoked_ids)?;
             if !granted.is_empty() {
-                record(
+                audit_log::record(
                     conn,
                     &principal,
-                    "user.roles-granted",
-                    &target,
+                    AuditAction::UserRolesGranted,
+                    Target::user(target.id.clone(), target.email.clone()),
                     format!("granted: {}", role_names(&granted)),
                 )?;
             }
             if !revoked.is_empty() {
-                record(
+                audit_log::record(
                     conn,
                     &principal,
-                    "user.roles-revoked",
-                    &target,
+                    AuditAction::UserRolesRevoked,
+                    Target::user(target.id.clone(), target.email.clone()),
                     format!("revoked: {}", role_names(&revoked)),
                 )?;
             }
             if granted.is_empty() && revoked.is_empty() {
-                record(
+                audit_log::record(
                     conn,
                     &principal,
-                    "user.roles-granted",
-                    &target,
-                    "no change".into(),
+                    AuditAction::UserRolesGranted,
+                    Target::user(target.id.clone(), target.email.clone()),
+                    "no change",
                 )?;
             }
             Ok(target)
@@ -305,7 +281,13 @@ pub async fn grant_role(
             } else {
                 format!("{} already held; no change", granted.name)
             };
-            record(conn, &principal, "user.roles-granted", &target, summary)?;
+            audit_log::record(
+                conn,
+                &principal,
+                AuditAction::UserRolesGranted,
+                Target::user(target.id.clone(), target.email.clone()),
+                summary,
+            )?;
             Ok(target)
         })
     })
@@ -338,11 +320,11 @@ pub async fn revoke_role(
             }
             let taken = role::find(conn, &role_id)?.ok_or(AppError::NotFound)?;
             user::remove_role(conn, &user_id, &role_id)?;
-            record(
+            audit_log::record(
                 conn,
                 &principal,
-                "user.roles-revoked",
-                &target,
+                AuditAction::UserRolesRevoked,
+                Target::user(target.id.clone(), target.email.clone()),
                 format!("revoked: {}", taken.name),
             )?;
             Ok(target)
@@ -371,7 +353,7 @@ pub async fn deactivate(
                 "You cannot deactivate your own account. Ask another administrator.".into(),
             ));
         }
-        if target.status == STATUS_DEACTIVATED {
+        if target.status == UserStatus::Deactivated.as_str() {
             return Err(AppError::Conflict(format!(
                 "{} is already deactivated.",
                 target.email
@@ -386,7 +368,7 @@ pub async fn deactivate(
         if is_last_admin(conn, &target)? {
             return Err(AppError::Conflict(format!("{} {LAST_ADMIN}", target.email)));
         }
-        user::set_status(conn, &user_id, STATUS_DEACTIVATED)?;
+        user::set_status(conn, &user_id, UserStatus::Deactivated)?;
         user_token::retire_unused(conn, &user_id)?;
         let revoked = api_key::revoke_many(conn, &keys_to_revoke)?;
         let summary = if revoke_keys {
@@ -394,7 +376,13 @@ pub async fn deactivate(
         } else {
             "signed out; API keys they created keep working".to_string()
         };
-        record(conn, &principal, "user.deactivated", &target, summary)?;
+        audit_log::record(
+            conn,
+            &principal,
+            AuditAction::UserDeactivated,
+            Target::user(target.id.clone(), target.email.clone()),
+            summary,
+        )?;
         Ok((target, revoked))
     })
     .await
@@ -405,7 +393,7 @@ pub async fn reactivate(db: &Db, principal: Principal, user_id: String) -> Resul
     db.run(move |conn| {
         crate::db::transaction(conn, |conn| {
             let target = lock_user(conn, &user_id)?;
-            if target.status != STATUS_DEACTIVATED {
+            if target.status != UserStatus::Deactivated.as_str() {
                 return Err(AppError::Conflict(format!(
                     "{} is not deactivated.",
                     target.email
@@ -413,16 +401,16 @@ pub async fn reactivate(db: &Db, principal: Principal, user_id: String) -> Resul
             }
             grants::require_can_change_user(conn, &principal, &target.id)?;
             let status = if target.password_hash.is_some() {
-                STATUS_ACTIVE
+                UserStatus::Active
             } else {
-                STATUS_INVITED
+                UserStatus::Invited
             };
             user::set_status(conn, &user_id, status)?;
-            record(
+            audit_log::record(
                 conn,
                 &principal,
-                "user.reactivated",
-                &target,
+                AuditAction::UserReactivated,
+                Target::user(target.id.clone(), target.email.clone()),
                 format!("status: {status}"),
             )?;
             Ok(target)
@@ -448,7 +436,7 @@ pub async fn issue_reset_link(
             if principal.user_id() == Some(target.id.as_str()) {
                 return Err(AppError::Conflict(OWN_RESET_LINK.into()));
             }
-            if target.status == STATUS_DEACTIVATED {
+            if target.status == UserStatus::Deactivated.as_str() {
                 return Err(AppError::Conflict(format!(
                     "{} is deactivated. Reactivate them first.",
                     target.email
@@ -456,7 +444,7 @@ pub async fn issue_reset_link(
             }
             grants::require_can_change_user(conn, &principal, &target.id)?;
             let token = random_hex(32);
-            let (purpose, expires) = if target.status == STATUS_INVITED {
+            let (purpose, expires) = if target.status == UserStatus::Invited.as_str() {
                 (
                     user_token::PURPOSE_INVITE,
                     now() + Duration::days(INVITE_DAYS),
@@ -475,11 +463,11 @@ pub async fn issue_reset_link(
                 principal.user_id(),
                 expires,
             )?;
-            record(
+            audit_log::record(
                 conn,
                 &principal,
-                "user.password-link-issued",
-                &target,
+                AuditAction::PasswordLinkIssued,
+                Target::user(target.id.clone(), target.email.clone()),
                 format!("{purpose} link"),
             )?;
             Ok(IssuedLink {

@@ -1,4 +1,4 @@
-use latchkey::auth::catalog;
+use latchkey::authz::catalog;
 use latchkey::middleware::access::Access;
 use latchkey::routes::ROUTES;
 

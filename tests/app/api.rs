@@ -1,7 +1,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use latchkey::auth::catalog::*;
+use latchkey::authz::catalog::*;
 
 use crate::helpers::*;
 

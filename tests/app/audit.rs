@@ -1,4 +1,4 @@
-use latchkey::auth::catalog::*;
+use latchkey::authz::catalog::*;
 use latchkey::routes::ROUTES;
 
 use crate::helpers::*;
@@ -350,7 +350,7 @@ async fn every_state_changing_route_records_an_audit_event() {
         assert!(
             events
                 .iter()
-                .any(|(a, outcome, _)| a == action && outcome == "success"),
+                .any(|(a, outcome, _)| a == action.as_str() && outcome == "success"),
             "{} {} must record {action}; recorded {events:?}",
             route.method,
             route.path

@@ -9,7 +9,7 @@
 
 use std::path::PathBuf;
 
-use latchkey::auth::catalog::*;
+use latchkey::authz::catalog::*;
 use thirtyfour::prelude::*;
 
 use crate::browser::Browser;
@@ -538,7 +538,7 @@ async fn an_invited_person_sets_a_password_with_the_one_time_link() {
                 .expect("the person exists")
         })
         .await;
-    assert_eq!(user_id.status, latchkey::models::user::STATUS_ACTIVE);
+    assert_eq!(user_id.status, latchkey::authz::UserStatus::Active.as_str());
     assert_eq!(app.user_role_ids(&user_id.id).await, vec![key_creators]);
 
     // The link worked once.

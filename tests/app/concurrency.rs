@@ -5,7 +5,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use latchkey::auth::catalog::ADMIN_ROLE_ID;
+use latchkey::authz::catalog::ADMIN_ROLE_ID;
 use latchkey::models::user;
 
 use crate::helpers::*;
@@ -399,7 +399,8 @@ async fn two_admins_deactivating_each_other_leave_one_admin() {
             (ada.clone(), "ada@example.com")
         };
         app.with_db(move |conn| {
-            user::set_status(conn, &deactivated, user::STATUS_ACTIVE).expect("reactivate")
+            user::set_status(conn, &deactivated, latchkey::authz::UserStatus::Active)
+                .expect("reactivate")
         })
         .await;
         let client = signed_in_client(&app, email).await;
@@ -624,8 +625,8 @@ async fn a_reset_link_redeemed_while_its_holder_is_promoted_never_outranks_its_i
     app.create_member(
         "helpdesk@example.com",
         &[
-            latchkey::auth::catalog::USERS_RETRIEVE,
-            latchkey::auth::catalog::USERS_UPDATE,
+            latchkey::authz::catalog::USERS_RETRIEVE,
+            latchkey::authz::catalog::USERS_UPDATE,
         ],
     )
     .await;
@@ -694,7 +695,8 @@ async fn two_reactivations_of_one_person_at_once_reactivate_once() {
     for round in 0..8 {
         let deactivate = member.clone();
         app.with_db(move |conn| {
-            user::set_status(conn, &deactivate, user::STATUS_DEACTIVATED).expect("deactivate")
+            user::set_status(conn, &deactivate, latchkey::authz::UserStatus::Deactivated)
+                .expect("deactivate")
         })
         .await;
         let path = format!("/team/{member}/reactivate");
@@ -723,7 +725,7 @@ async fn two_reactivations_of_one_person_at_once_reactivate_once() {
 
 #[tokio::test]
 async fn a_key_promoted_while_its_creator_is_deactivated_is_not_revoked_unchecked() {
-    use latchkey::auth::catalog::*;
+    use latchkey::authz::catalog::*;
     let app = spawn_app().await;
     let admin = app.admin_key().await;
     let readers = app.create_role("Readers", &[AUDIT_LOG_RETRIEVE]).await;

@@ -237,7 +237,7 @@ impl TestApp {
                     email: &email,
                     display_name: "Team Member",
                     password_hash: Some(&hash),
-                    status: user::STATUS_ACTIVE,
+                    status: latchkey::authz::UserStatus::Active.as_str(),
                     auth_version: 1,
                     created_at: now,
                     updated_at: now,
@@ -470,7 +470,7 @@ impl TestApp {
     pub async fn admin_key(&self) -> String {
         self.issue_key(
             "Admin automation",
-            &[latchkey::auth::catalog::ADMIN_ROLE_ID],
+            &[latchkey::authz::catalog::ADMIN_ROLE_ID],
         )
         .await
     }

@@ -208,7 +208,7 @@ async fn failed_sign_in_addresses(app: &TestApp) -> Vec<Option<String>> {
         events.reverse();
         events
             .into_iter()
-            .filter(|e| e.action == latchkey::services::sign_in::FAILED_ACTION)
+            .filter(|e| e.action == latchkey::services::sign_in::FAILED_ACTION.as_str())
             .map(|e| e.ip_address)
             .collect()
     })

@@ -1,5 +1,5 @@
 use latchkey::auth::api_key;
-use latchkey::auth::catalog::*;
+use latchkey::authz::catalog::*;
 
 use crate::helpers::*;
 

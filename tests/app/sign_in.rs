@@ -130,12 +130,8 @@ async fn deactivated_user_is_signed_out_at_the_next_request() {
     assert_eq!(app.get("/").await.status(), 200);
 
     app.with_db(move |conn| {
-        latchkey::models::user::set_status(
-            conn,
-            &member,
-            latchkey::models::user::STATUS_DEACTIVATED,
-        )
-        .unwrap()
+        latchkey::models::user::set_status(conn, &member, latchkey::authz::UserStatus::Deactivated)
+            .unwrap()
     })
     .await;
     let next = app.get("/").await;

@@ -1,4 +1,4 @@
-use latchkey::auth::catalog::*;
+use latchkey::authz::catalog::*;
 
 use crate::helpers::*;
 

@@ -496,7 +496,7 @@ impl<'a> WhoAmIView<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::PermissionSet;
+    use crate::authz::PermissionSet;
 
     #[test]
     fn whoami_view_serializes_as_whoami() {

@@ -18,10 +18,11 @@ use utoipa::openapi::{Content, Header, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToResponse};
 
 use super::{audit, keys, permissions, roles, users, verify};
-use crate::error::{AppError, ErrorBody, ErrorDetail, KEY_REFUSAL_CODES};
+use crate::authz::KeyRefusal;
+use crate::authz::UserStatus;
+use crate::error::{AppError, ErrorBody, ErrorDetail};
 use crate::middleware::access::Access;
 use crate::models::api_key::KeyStatus;
-use crate::models::user::{STATUS_ACTIVE, STATUS_DEACTIVATED, STATUS_INVITED};
 use crate::routes::ROUTES;
 
 pub const DOCUMENT_PATH: &str = "/api/v1/openapi.json";
@@ -429,8 +430,8 @@ error_responses! {
 /// The `code`s a refused key answers, as [`AppError::code`] renders them.
 fn key_refusal_codes() -> Vec<&'static str> {
     let mut codes: Vec<&'static str> = Vec::new();
-    for code in KEY_REFUSAL_CODES {
-        let rendered = AppError::InvalidKey { code }.code();
+    for &refusal in KeyRefusal::ALL {
+        let rendered = AppError::InvalidKey { refusal }.code();
         if !codes.contains(&rendered) {
             codes.push(rendered);
         }
@@ -455,7 +456,7 @@ pub fn key_status_schema() -> Schema {
 
 /// `status` of a user.
 pub fn user_status_schema() -> Schema {
-    string_enum([STATUS_ACTIVE, STATUS_INVITED, STATUS_DEACTIVATED])
+    string_enum(UserStatus::ALL.iter().map(|status| status.as_str()))
 }
 
 /// `code` of a verification.

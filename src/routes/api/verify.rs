@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::openapi::{verify_code_schema, Forbidden, RateLimited, Unauthorized, ValidationFailed};
 use super::{ApiJson, RoleRef};
 use crate::auth::key_verifier::{presented_key, KeyRecord};
+use crate::authz::KeyRefusal;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -156,13 +157,15 @@ pub async fn forward(
     state: web::Data<AppState>,
     query: web::Query<ForwardQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let presented = presented_key(req.headers()).ok_or(AppError::InvalidKey { code: "MISSING" })?;
+    let presented = presented_key(req.headers()).ok_or(AppError::InvalidKey {
+        refusal: KeyRefusal::Missing,
+    })?;
     let verification = state
         .keys
         .verify_limited(presented, crate::auth::client_address(&req))
         .await?;
     let record = verification.record().ok_or(AppError::InvalidKey {
-        code: verification.refusal_code(),
+        refusal: verification.refusal(),
     })?;
     let required = query.into_inner().permission.or_else(|| {
         req.headers()

@@ -6,8 +6,8 @@ use actix_session::Session;
 use askama::Template;
 use askama_web::WebTemplate;
 
-use crate::auth::catalog::SERVICE_ACCOUNTS_RETRIEVE;
 use crate::auth::Principal;
+use crate::authz::catalog::SERVICE_ACCOUNTS_RETRIEVE;
 use crate::middleware::access::Access;
 use crate::routes::api::openapi::{api_doc, DOCUMENT_PATH};
 use crate::routes::ROUTES;

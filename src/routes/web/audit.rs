@@ -10,7 +10,7 @@ use crate::error::AppError;
 use crate::models::audit::Cursor;
 use crate::routes::web::development::format_time;
 use crate::routes::web::render;
-use crate::services::audit_log::{self, AuditQuery, KNOWN_ACTIONS};
+use crate::services::audit_log::{self, AuditQuery};
 use crate::services::FieldErrors;
 use crate::state::AppState;
 use crate::templates::{Layout, Section, ASSET_VERSION};
@@ -40,7 +40,7 @@ struct AuditPage {
     next: Option<String>,
     is_first_page: bool,
     filters: String,
-    actions: &'static [&'static str],
+    actions: Vec<&'static str>,
 }
 
 pub async fn list(
@@ -101,7 +101,7 @@ pub async fn list(
             errors,
             rows,
             next,
-            actions: KNOWN_ACTIONS,
+            actions: audit_log::known_actions(),
         },
         status,
     )

@@ -6,9 +6,9 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
-use crate::auth::catalog::{PERMISSIONS_CREATE, PERMISSIONS_DELETE, PERMISSIONS_UPDATE};
 use crate::auth::session::{flash, FlashKind};
 use crate::auth::Principal;
+use crate::authz::catalog::{PERMISSIONS_CREATE, PERMISSIONS_DELETE, PERMISSIONS_UPDATE};
 use crate::error::{forbidden_sentence, AppError};
 use crate::models::permission::{self, Permission};
 use crate::routes::web::form::FormFields;

@@ -4,8 +4,8 @@
 
 use askama::Template;
 
-use crate::auth::catalog::ROLES_CREATE;
 use crate::auth::Principal;
+use crate::authz::catalog::ROLES_CREATE;
 use crate::error::forbidden_sentence;
 use crate::models::permission::Permission;
 use crate::services::roles::{can_grant, missing_for, Catalog, INLINE_ROLE_FIELDS};

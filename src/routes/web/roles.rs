@@ -6,9 +6,9 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::catalog::{ROLES_CREATE, ROLES_DELETE, ROLES_UPDATE};
 use crate::auth::session::{flash, FlashKind};
 use crate::auth::Principal;
+use crate::authz::catalog::{ROLES_CREATE, ROLES_DELETE, ROLES_UPDATE};
 use crate::error::{forbidden_sentence, AppError};
 use crate::models::role::{self, Role};
 use crate::routes::web::form::FormFields;

@@ -6,9 +6,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::catalog::{SERVICE_ACCOUNTS_DELETE, USERS_CREATE, USERS_DELETE, USERS_UPDATE};
 use crate::auth::session::{flash, stash_once, take_once, FlashKind, OneTimeSlot};
 use crate::auth::Principal;
+use crate::authz::catalog::{SERVICE_ACCOUNTS_DELETE, USERS_CREATE, USERS_DELETE, USERS_UPDATE};
+use crate::authz::UserStatus;
 use crate::error::{forbidden_sentence, AppError};
 use crate::models::audit::AuditEvent;
 use crate::models::{api_key, role, user};
@@ -222,7 +223,7 @@ pub async fn issued_link(
         .run(move |conn| user::find(conn, &lookup)?.ok_or(AppError::NotFound))
         .await?;
     let origin = public_origin(&req, state.public_origin.as_deref());
-    let invited = member.status == user::STATUS_INVITED;
+    let invited = member.status == UserStatus::Invited.as_str();
     let link = token.map(|t| {
         match notify::deliver_password_link(
             &member.email,
@@ -336,7 +337,7 @@ async fn member_page(
     };
     let status_refusal = beyond.as_deref().map(|p| {
         grants::outranked_sentence(
-            if member.status == user::STATUS_DEACTIVATED {
+            if member.status == UserStatus::Deactivated.as_str() {
                 "reactivate this person"
             } else {
                 "deactivate this person"
