@@ -1,9 +1,9 @@
-use std::io::BufRead;
+use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use latchkey::config::{Cli, Command, Settings};
+use latchkey::config::{Cli, Command, CommandSettings, Settings};
 use latchkey::db::Db;
 use latchkey::error::AppError;
 use latchkey::services::api_keys::{self as key_service, Expiry, KeyInput};
@@ -13,20 +13,23 @@ use latchkey::startup::Application;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    latchkey::telemetry::init(&cli.settings.log);
-    let outcome = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(cli.settings),
-        Command::Migrate => migrate(&cli.settings),
+    let command = cli.command.unwrap_or(Command::Serve(cli.serve));
+    latchkey::telemetry::init(command.log_filter());
+    let outcome = match command {
+        Command::Serve(settings) => serve(settings),
+        Command::Migrate(settings) => migrate(&settings),
         Command::CreateAdmin {
+            settings,
             email,
             name,
-            password_stdin: _,
-        } => create_admin(&cli.settings, email, name),
+            password_stdin,
+        } => create_admin(&settings, email, name, password_stdin),
         Command::CreateKey {
+            settings,
             name,
             roles,
             description,
-        } => create_key(&cli.settings, name, roles, description),
+        } => create_key(&settings, name, roles, description),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -52,27 +55,42 @@ fn serve(settings: Settings) -> Result<(), String> {
     })
 }
 
-fn migrate(settings: &Settings) -> Result<(), String> {
+fn migrate(settings: &CommandSettings) -> Result<(), String> {
     Db::open(&settings.database_url, 1).map_err(|e| e.to_string())?;
     tracing::info!("migrations applied");
     Ok(())
 }
 
-fn create_admin(settings: &Settings, email: String, name: Option<String>) -> Result<(), String> {
-    let mut password = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut password)
-        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
-    let password = password.trim_end_matches(['\r', '\n']).to_string();
+fn create_admin(
+    settings: &CommandSettings,
+    email: String,
+    name: Option<String>,
+    password_stdin: bool,
+) -> Result<(), String> {
+    let (password, password_confirmation) = if password_stdin {
+        let password = read_line(&mut std::io::stdin().lock())
+            .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+        (password.clone(), password)
+    } else if std::io::stdin().is_terminal() {
+        (
+            read_hidden_line("Password: ")?,
+            read_hidden_line("The same password again: ")?,
+        )
+    } else {
+        return Err(
+            "standard input is not a terminal to ask for the password on: pass --password-stdin \
+             to read it from standard input"
+                .into(),
+        );
+    };
     let db = Db::open(&settings.database_url, 1).map_err(|e| e.to_string())?;
     let mut conn = db.get().map_err(|e| e.to_string())?;
     setup::seed(&mut conn).map_err(|e| e.to_string())?;
     let input = AdminInput {
         email,
         display_name: name.unwrap_or_default(),
-        password_confirmation: password.clone(),
         password,
+        password_confirmation,
     };
     match setup::create_admin_blocking(&mut conn, &input) {
         Ok(user) => {
@@ -94,9 +112,49 @@ fn create_admin(settings: &Settings, email: String, name: Option<String>) -> Res
     }
 }
 
+/// One line, without its line ending.
+fn read_line(input: &mut impl BufRead) -> std::io::Result<String> {
+    let mut line = String::new();
+    input.read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// Asks on standard error and reads a line from the terminal on standard input without echoing it.
+#[cfg(unix)]
+fn read_hidden_line(prompt: &str) -> Result<String, String> {
+    use std::os::fd::AsRawFd;
+
+    let cannot = |e: std::io::Error| format!("cannot read the password from the terminal: {e}");
+    let stdin = std::io::stdin();
+    let fd = stdin.as_raw_fd();
+    // SAFETY: `termios` is plain data; tcgetattr fills it in before it is read.
+    let mut shown: libc::termios = unsafe { std::mem::zeroed() };
+    // SAFETY: `fd` is standard input, open for the life of the process; `shown` outlives the call.
+    if unsafe { libc::tcgetattr(fd, &mut shown) } != 0 {
+        return Err(cannot(std::io::Error::last_os_error()));
+    }
+    let mut hidden = shown;
+    hidden.c_lflag &= !libc::ECHO;
+    hidden.c_lflag |= libc::ECHONL;
+    eprint!("{prompt}");
+    // SAFETY: as above; `hidden` is a copy of valid settings.
+    if unsafe { libc::tcsetattr(fd, libc::TCSANOW, &hidden) } != 0 {
+        return Err(cannot(std::io::Error::last_os_error()));
+    }
+    let line = read_line(&mut stdin.lock());
+    // SAFETY: as above; the terminal gets its echo back whether or not the read succeeded.
+    unsafe { libc::tcsetattr(fd, libc::TCSANOW, &shown) };
+    line.map_err(cannot)
+}
+
+#[cfg(not(unix))]
+fn read_hidden_line(_prompt: &str) -> Result<String, String> {
+    Err("cannot ask for a password on this system: pass --password-stdin".into())
+}
+
 /// Creates a key as the system, through the same service as the console, and prints it once.
 fn create_key(
-    settings: &Settings,
+    settings: &CommandSettings,
     name: String,
     roles: Vec<String>,
     description: String,

@@ -94,23 +94,12 @@ const REST_FACTOR: u32 = 1;
 /// Checks submitted and not yet started.
 static WAITING: AtomicUsize = AtomicUsize::new(0);
 
-/// Password hashing has threads of its own: one per two cores (at least one), at the lowest
-/// scheduling priority (see [`lower_priority`]), one check at a time each, and after each check a
-/// thread rests [`REST_FACTOR`] times as long as the check took. Each hash takes tens of
-/// milliseconds of CPU and 19 MiB: on the shared blocking pool a burst of sign-ins could run
-/// hundreds at once, take every core from the request workers and multiply the latency of key
-/// verification (and the memory by hundreds). Here they queue instead, and when the CPU is busy the
-/// workers come first.
-///
-/// Why the rest: idle priority alone does not protect the API. A hashing thread fills every idle
-/// moment of its core, and a machine with no idle moment left answers late — the kernel's own work
-/// and, in a virtual machine, the host then preempt the request workers instead — while each check
-/// streams 19 MiB through the caches the workers use (measured on a 2-core VM, whoami saturated by
-/// wrk with and without failed sign-ins beside it, in alternating order: p99 ×2.6 without the rest,
-/// ×1.3–2.1 with it). The rest caps hashing at half of one core per thread — still about 35 checks
-/// a second each on an idle machine, where a single sign-in waits for nothing — and under a
-/// saturating API load the checks slow down further, since the time a check takes then includes
-/// the time the workers took first.
+/// Password hashing has its own threads (one per two cores, at idle priority, one check at a time
+/// each) so that a burst of sign-ins queues instead of taking every core and hundreds of 19 MiB
+/// hashes from the workers that verify keys. After each check a thread rests as long as the check
+/// took, because idle priority alone is not enough: a core with no idle moment left still delays
+/// the workers, and each check flushes their caches (2-core VM, whoami p99 beside failed sign-ins:
+/// ×2.6 without the rest, ×1.3–2.1 with it).
 fn password_threads() -> &'static mpsc::Sender<Job> {
     static JOBS: OnceLock<mpsc::Sender<Job>> = OnceLock::new();
     JOBS.get_or_init(|| {

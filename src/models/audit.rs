@@ -98,11 +98,9 @@ pub fn record(conn: &mut DbConnection, event: NewEvent) -> QueryResult<()> {
         .map(|_| ())
 }
 
-/// Records an event that may repeat (a refused call): when the same actor already has an event with
-/// this action and summary that started at or after `since`, that row counts one more
-/// (`repeat_count`, `last_occurred_at`) instead of a new row being written. The count is one
-/// additive update, so concurrent repeats never lose one (two racing first events may make two
-/// rows: still bounded).
+/// Records an event that may repeat (a refused call) as one more of the same actor's matching event
+/// since `since`, if there is one, so that a client retrying a refused call cannot grow the log.
+/// The count is one additive update: concurrent repeats are never lost.
 pub fn record_repeated(
     conn: &mut DbConnection,
     event: NewEvent,

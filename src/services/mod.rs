@@ -1,5 +1,6 @@
-//! The operations people perform. Each owns its rules: permission check, validation, the write and its
-//! audit event in one transaction. Web handlers (and later API handlers) only parse and render.
+//! The operations people and keys perform. Each owns its rules (permission check, validation, the
+//! write and its audit event in one transaction), so the console, the API and the CLI cannot apply
+//! them differently: handlers only parse and render.
 
 pub mod account;
 pub mod api_keys;

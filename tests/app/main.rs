@@ -7,6 +7,7 @@ mod audit;
 mod browser;
 mod browser_flows;
 mod catalog;
+mod cli;
 mod concurrency;
 mod database;
 mod durability;

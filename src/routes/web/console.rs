@@ -1,4 +1,4 @@
-//! The console shell: the overview and the tabs whose full pages arrive with later work.
+//! The overview, the page after sign-in: what the signed-in person may do and where to go.
 
 use actix_session::Session;
 use askama::Template;
