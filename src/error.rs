@@ -161,7 +161,7 @@ impl AppError {
         match self {
             Self::Internal(detail) => tracing::error!(error = %detail, "internal error"),
             // Not per request: the database layer logs an outage once when it starts and once when
-            // it ends (see `crate::db::health`), and a pool that stays exhausted at most every 10 s.
+            // it ends (see the database's outage tracker), and a pool that stays exhausted at most every 10 s.
             Self::Unavailable(detail) => tracing::debug!(error = %detail, "database unavailable"),
             _ => {}
         }
@@ -302,7 +302,10 @@ impl From<diesel::result::Error> for AppError {
             }
             // A unique index caught what a service's own check could not see yet (a concurrent
             // writer): the services name the field where they can; anything else is a conflict.
-            ref unique if crate::db::is_unique_violation(unique) => Self::Conflict(
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ) => Self::Conflict(
                 "Someone else saved the same thing at the same moment. Reload and try again."
                     .into(),
             ),

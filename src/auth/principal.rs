@@ -100,7 +100,7 @@ impl FromRequest for Principal {
             }
             // The API accepts keys only and the console sessions only: a browser session never
             // authorizes /api/, so the API has no cross-site request surface.
-            let principal = if req.path().starts_with("/api/") {
+            let principal = if crate::paths::is_api(req.path()) {
                 load_from_key(&req).await?
             } else {
                 load_from_session(&req).await?

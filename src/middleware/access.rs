@@ -1,4 +1,6 @@
-//! Enforces the access level that the route table gives each route, before the handler runs.
+//! Enforces the access level that the route table gives each route, before the handler runs, and
+//! audits every refusal of a known caller: its own, and the ones the handler's service decided (a
+//! rank rule, a permission an object needs).
 
 use std::future::{ready, Future, Ready};
 use std::pin::Pin;
@@ -6,10 +8,12 @@ use std::rc::Rc;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::Error;
+use actix_web::{web, Error, HttpMessage};
 
 use crate::auth::Principal;
+use crate::db::Db;
 use crate::error::AppError;
+use crate::services::audit_log;
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,14 +81,33 @@ where
                         let path =
                             crate::limits::truncate(req.path(), crate::limits::AUDIT_TEXT_MAX);
                         tracing::info!(actor = %principal.label, permission, path = %path, "permission denied");
+                        record_denial(req.request(), permission).await;
                         return Ok(req.error_response(AppError::forbidden(permission)));
                     }
                 }
             }
-            service
-                .call(req)
-                .await
-                .map(ServiceResponse::map_into_boxed_body)
+            let res = service.call(req).await?;
+            if let Some(AppError::Forbidden { permission }) = res
+                .response()
+                .error()
+                .and_then(|e| e.as_error::<AppError>())
+            {
+                record_denial(res.request(), permission).await;
+            }
+            Ok(res.map_into_boxed_body())
         })
     }
+}
+
+/// Audits a refusal, when the caller is known: key checks for other services (forward auth) stay
+/// free of database writes.
+async fn record_denial(request: &actix_web::HttpRequest, permission: &str) {
+    let Some(principal) = request.extensions().get::<Principal>().cloned() else {
+        return;
+    };
+    let Some(db) = request.app_data::<web::Data<Db>>() else {
+        return;
+    };
+    let attempt = format!("{} {}", request.method(), request.path());
+    audit_log::record_denial(db, principal, attempt, permission.to_string()).await;
 }

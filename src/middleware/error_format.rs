@@ -5,19 +5,15 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{web, Error, HttpMessage, HttpResponse, ResponseError};
+use actix_web::{Error, HttpResponse, ResponseError};
 
-use crate::auth::Principal;
-use crate::authz::{AuditAction, Outcome};
 use crate::error::AppError;
-use crate::models::audit::{self, Target};
-use crate::state::AppState;
 
 pub async fn render_errors(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let is_api = req.path().starts_with("/api/");
+    let is_api = crate::paths::is_api(req.path());
     let is_htmx = req.headers().contains_key("hx-request");
     let res = next.call(req).await?;
     let Some(err) = res.response().error() else {
@@ -32,9 +28,6 @@ pub async fn render_errors(
             .unwrap_or_else(|| "/".into())
     });
     let status = res.status();
-    if let Some(AppError::Forbidden { permission }) = err.as_error::<AppError>() {
-        record_denial(&res, permission).await;
-    }
     let replacement = match err.as_error::<AppError>() {
         Some(app_err) if is_api => Some(json_response(app_err)),
         Some(AppError::Unauthenticated) => Some(sign_in_redirect(is_htmx, return_to.as_deref())),
@@ -85,56 +78,6 @@ pub async fn render_session_failures(
     };
     let (req, _) = res.into_parts();
     Ok(ServiceResponse::new(req, response).map_into_boxed_body())
-}
-
-/// Refusals of one actor for one permission within this long are one audit event with a count.
-pub const DENIALS_AGGREGATED_SECS: i64 = 3600;
-
-/// Every refused attempt is recorded in the audit log, with who tried what (the first path tried;
-/// every path is cut to [`crate::limits::AUDIT_TEXT_MAX`]). Repeats by the same actor for the same
-/// permission within [`DENIALS_AGGREGATED_SECS`] count on that event instead of adding rows, so a
-/// caller cannot grow the log by being refused.
-async fn record_denial<B>(res: &ServiceResponse<B>, permission: &str) {
-    let request = res.request();
-    // Only a known caller's refusal is recorded: key checks for other services (forward auth) stay
-    // free of database writes.
-    let Some(principal) = request.extensions().get::<Principal>().cloned() else {
-        return;
-    };
-    let Some(state) = request.app_data::<web::Data<AppState>>() else {
-        return;
-    };
-    let attempt = format!("{} {}", request.method(), request.path());
-    let permission = permission.to_string();
-    let outcome = state
-        .db
-        .run(move |conn| {
-            let actor = principal.actor();
-            audit::record_repeated(
-                conn,
-                audit::NewEvent {
-                    actor: &actor,
-                    action: AuditAction::AccessDenied,
-                    target: Target::route(attempt),
-                    summary: format!("missing permission {permission}"),
-                    ip_address: principal.ip.as_deref(),
-                    outcome: Outcome::Denied,
-                },
-                crate::db::now() - chrono::Duration::seconds(DENIALS_AGGREGATED_SECS),
-            )
-            .map_err(AppError::from)
-        })
-        .await;
-    match outcome {
-        Ok(_) => {}
-        // During a database outage (logged once by the database layer) nothing can be recorded.
-        Err(AppError::Unavailable(detail)) => {
-            tracing::debug!(error = %detail, "cannot record a denied attempt: database unavailable")
-        }
-        Err(err) => {
-            tracing::error!(error = ?err, "cannot record a denied attempt in the audit log")
-        }
-    }
 }
 
 fn json_response(err: &AppError) -> HttpResponse {

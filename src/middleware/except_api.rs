@@ -10,10 +10,7 @@ use std::task::{Context, Poll};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::Error;
 
-/// Whether a path belongs to the JSON API.
-pub fn is_api(path: &str) -> bool {
-    path.starts_with("/api/")
-}
+use crate::paths::is_api;
 
 /// Paths that never read the session besides the API's: static files and health checks. With the
 /// session kept on the server, passing them through the session middleware would cost a database

@@ -15,6 +15,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use crate::error::AppError;
 use crate::limits::MAX_BODY_BYTES;
+use crate::paths::is_api;
 use crate::state::AppState;
 
 pub async fn guard_requests(
@@ -30,7 +31,7 @@ pub async fn guard_requests(
         return Ok(req.error_response(refusal));
     }
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if !safe && !req.path().starts_with("/api/") && !is_same_origin(&req) {
+    if !safe && !is_api(req.path()) && !is_same_origin(&req) {
         // One bounded line per refusal: the path is cut like the audit log's.
         let path = crate::limits::truncate(req.path(), crate::limits::AUDIT_TEXT_MAX);
         tracing::warn!(path = %path, "cross-site request refused");
@@ -53,7 +54,7 @@ fn nul_in_address(req: &ServiceRequest) -> Option<AppError> {
         return None;
     }
     let message = "The query string may not contain the NUL character (%00).";
-    Some(if req.path().starts_with("/api/") {
+    Some(if is_api(req.path()) {
         AppError::validation("query", message)
     } else {
         AppError::BadRequest(message.into())

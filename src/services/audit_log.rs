@@ -34,6 +34,43 @@ pub fn record(
     Ok(())
 }
 
+/// Refusals of one actor for one permission within this long are one audit event with a count.
+pub const DENIALS_AGGREGATED_SECS: i64 = 3600;
+
+/// Records that `principal` was refused `attempt` (`POST /roles`) for lacking `permission`. Repeats
+/// by the same actor for the same permission within [`DENIALS_AGGREGATED_SECS`] count on that event
+/// instead of adding rows, so a caller cannot grow the log by being refused. Failing to record is
+/// logged, never the caller's problem: the refusal stands either way.
+pub async fn record_denial(db: &Db, principal: Principal, attempt: String, permission: String) {
+    let outcome = db
+        .run(move |conn| {
+            audit::record_repeated(
+                conn,
+                audit::NewEvent {
+                    actor: &principal.actor(),
+                    action: AuditAction::AccessDenied,
+                    target: Target::route(attempt),
+                    summary: format!("missing permission {permission}"),
+                    ip_address: principal.ip.as_deref(),
+                    outcome: Outcome::Denied,
+                },
+                crate::db::now() - Duration::seconds(DENIALS_AGGREGATED_SECS),
+            )
+            .map_err(AppError::from)
+        })
+        .await;
+    match outcome {
+        Ok(()) => {}
+        // During a database outage (logged once by the database layer) nothing can be recorded.
+        Err(AppError::Unavailable(detail)) => {
+            tracing::debug!(error = %detail, "cannot record a denied attempt: database unavailable")
+        }
+        Err(err) => {
+            tracing::error!(error = ?err, "cannot record a denied attempt in the audit log")
+        }
+    }
+}
+
 pub const PAGE_SIZE: i64 = 50;
 /// The most rows one export holds; narrow the filters for more.
 pub const EXPORT_LIMIT: i64 = 100_000;

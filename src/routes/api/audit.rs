@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::openapi::ValidationFailed;
+use super::responses::ValidationFailed;
 use super::{ListResponse, MAX_PAGE};
 use crate::auth::Principal;
 use crate::error::AppError;

@@ -4,7 +4,7 @@ use actix_web::{web, HttpMessage, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::openapi::{key_status_schema, Conflict, NotFound, Unauthorized, ValidationFailed};
+use super::responses::{key_status_schema, Conflict, NotFound, Unauthorized, ValidationFailed};
 use super::{
     created, double_option, parse_time, rfc3339, ApiJson, ListResponse, PageQuery, RoleRef,
 };

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod keys;
 pub mod openapi;
 pub mod permissions;
+pub mod responses;
 pub mod roles;
 pub mod users;
 pub mod verify;

@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::openapi::{Conflict, NotFound, ValidationFailed};
+use super::responses::{Conflict, NotFound, ValidationFailed};
 use super::{created, ApiJson, ListResponse, PageQuery};
 use crate::auth::Principal;
 use crate::error::AppError;

@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::openapi::{user_status_schema, Conflict, NotFound, ValidationFailed};
+use super::responses::{user_status_schema, Conflict, NotFound, ValidationFailed};
 use super::{rfc3339, ListResponse, PageQuery, RoleRef};
 use crate::auth::Principal;
 use crate::error::AppError;

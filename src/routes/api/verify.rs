@@ -6,7 +6,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::openapi::{verify_code_schema, Forbidden, RateLimited, Unauthorized, ValidationFailed};
+use super::responses::{
+    verify_code_schema, Forbidden, RateLimited, Unauthorized, ValidationFailed,
+};
 use super::{ApiJson, RoleRef};
 use crate::auth::key_verifier::{presented_key, KeyRecord};
 use crate::authz::KeyRefusal;

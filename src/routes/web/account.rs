@@ -11,12 +11,12 @@ use crate::auth::Principal;
 use crate::error::AppError;
 use crate::models::{role, user};
 use crate::routes::web::form::FormFields;
+use crate::routes::web::layout::{Layout, Section, ASSET_VERSION};
 use crate::routes::web::{client_ip, render, see_other, user_agent};
 use crate::services::account::{self, ActiveSession};
 use crate::services::roles::{effective_permissions, EffectivePermission};
 use crate::services::{FieldErrors, FormError};
 use crate::state::AppState;
-use crate::templates::{Layout, Section, ASSET_VERSION};
 
 #[derive(Template)]
 #[template(path = "pages/account.html")]

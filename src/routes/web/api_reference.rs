@@ -10,8 +10,8 @@ use crate::auth::Principal;
 use crate::authz::catalog::SERVICE_ACCOUNTS_RETRIEVE;
 use crate::middleware::access::Access;
 use crate::routes::api::openapi::{api_doc, DOCUMENT_PATH};
+use crate::routes::web::layout::{Layout, Section, ASSET_VERSION};
 use crate::routes::ROUTES;
-use crate::templates::{Layout, Section, ASSET_VERSION};
 
 pub struct EndpointRow {
     pub method: &'static str,

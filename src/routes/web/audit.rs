@@ -8,12 +8,12 @@ use askama::Template;
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::models::audit::Cursor;
-use crate::routes::web::development::format_time;
+use crate::routes::web::layout::{Layout, Section, ASSET_VERSION};
 use crate::routes::web::render;
+use crate::routes::web::views::format_time;
 use crate::services::audit_log::{self, AuditQuery};
 use crate::services::FieldErrors;
 use crate::state::AppState;
-use crate::templates::{Layout, Section, ASSET_VERSION};
 
 pub struct EventRow {
     pub at: String,

@@ -9,10 +9,10 @@ use serde::Deserialize;
 use crate::auth::session as auth_session;
 use crate::auth::Principal;
 use crate::error::AppError;
+use crate::routes::web::layout::ASSET_VERSION;
 use crate::routes::web::{client_ip, safe_return_path, see_other, user_agent};
 use crate::services::sign_in::{self, SignInOutcome};
 use crate::state::AppState;
-use crate::templates::ASSET_VERSION;
 
 #[derive(Deserialize)]
 pub struct LoginQuery {

@@ -5,7 +5,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::auth::Principal;
-use crate::templates::{Layout, Section, ASSET_VERSION};
+use crate::routes::web::layout::{Layout, Section, ASSET_VERSION};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/overview.html")]

@@ -5,8 +5,6 @@ use actix_session::Session;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use chrono::NaiveDateTime;
-use serde::Deserialize;
 
 use crate::auth::session::{flash, stash_once, take_once, FlashKind, OneTimeSlot};
 use crate::auth::Principal;
@@ -17,27 +15,18 @@ use crate::db::now;
 use crate::error::{forbidden_sentence, AppError};
 use crate::models::api_key;
 use crate::routes::web::form::FormFields;
+use crate::routes::web::layout::{Layout, Section, ASSET_VERSION};
 use crate::routes::web::pickers::{InlineRoleDraft, RolesAccessField};
-use crate::routes::web::team::{history_rows, HistoryRow};
-use crate::routes::web::{render, see_other, PageWindow};
+use crate::routes::web::views::{
+    format_optional, format_time, history_rows, HistoryRow, PageQuery, PageWindow, PAGE_SIZE,
+};
+use crate::routes::web::{render, see_other};
 use crate::services::api_keys::{self as key_service, Expiry, KeyInput};
 use crate::services::roles::{
     self as role_service, EffectivePermission, RoleInput, INLINE_ROLE_FIELDS,
 };
 use crate::services::{audit_log, grants, FieldErrors, FormError};
 use crate::state::AppState;
-use crate::templates::{Layout, Section, ASSET_VERSION};
-
-pub const PAGE_SIZE: i64 = 25;
-
-/// "2026-11-26 14:03 UTC"
-pub fn format_time(at: &NaiveDateTime) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
-fn format_optional(at: Option<NaiveDateTime>, none: &str) -> String {
-    at.as_ref().map_or_else(|| none.to_string(), format_time)
-}
 
 pub struct KeyRow {
     pub id: String,
@@ -68,18 +57,13 @@ struct DevelopmentPage {
     update_reason: String,
 }
 
-#[derive(Deserialize)]
-pub struct PageQuery {
-    page: Option<i64>,
-}
-
 pub async fn list(
     principal: Principal,
     session: Session,
     state: web::Data<AppState>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let requested = query.page.unwrap_or(1).max(1);
+    let requested = query.requested();
     let holder = principal.permissions.clone();
     let (total, listings, beyond) = state
         .db

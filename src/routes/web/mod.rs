@@ -7,11 +7,13 @@ pub mod auth;
 pub mod console;
 pub mod development;
 pub mod form;
+pub mod layout;
 pub mod permissions;
 pub mod pickers;
 pub mod roles;
 pub mod setup;
 pub mod team;
+pub mod views;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse};
@@ -86,26 +88,6 @@ pub fn public_origin(req: &HttpRequest, configured: Option<&str>) -> String {
                 .map(str::to_string)
                 .unwrap_or_else(|| req.app_config().local_addr().to_string());
             format!("http://{host}")
-        }
-    }
-}
-
-/// A list page: the page shown (the one asked for, within range), how many pages there are, and the
-/// offset of its first row.
-pub struct PageWindow {
-    pub page: i64,
-    pub pages: i64,
-    pub offset: i64,
-}
-
-impl PageWindow {
-    pub fn new(total: i64, requested: i64, size: i64) -> Self {
-        let pages = ((total + size - 1) / size).max(1);
-        let page = requested.clamp(1, pages);
-        Self {
-            page,
-            pages,
-            offset: (page - 1) * size,
         }
     }
 }

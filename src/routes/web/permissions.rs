@@ -12,11 +12,11 @@ use crate::authz::catalog::{PERMISSIONS_CREATE, PERMISSIONS_DELETE, PERMISSIONS_
 use crate::error::{forbidden_sentence, AppError};
 use crate::models::permission::{self, Permission};
 use crate::routes::web::form::FormFields;
+use crate::routes::web::layout::{Layout, Section, ASSET_VERSION};
 use crate::routes::web::{render, see_other};
 use crate::services::permission_catalog;
 use crate::services::{FieldErrors, FormError};
 use crate::state::AppState;
-use crate::templates::{Layout, Section, ASSET_VERSION};
 
 pub struct PermissionRow {
     pub name: String,

@@ -12,12 +12,12 @@ use crate::authz::catalog::{ROLES_CREATE, ROLES_DELETE, ROLES_UPDATE};
 use crate::error::{forbidden_sentence, AppError};
 use crate::models::role::{self, Role};
 use crate::routes::web::form::FormFields;
+use crate::routes::web::layout::{Layout, Section, ASSET_VERSION};
 use crate::routes::web::pickers::PermissionPicker;
 use crate::routes::web::{render, see_other};
 use crate::services::roles::{self as role_service, RoleInput, ROLE_FORM_FIELDS, TEMPLATES};
 use crate::services::{grants, FieldErrors, FormError};
 use crate::state::AppState;
-use crate::templates::{Layout, Section, ASSET_VERSION};
 
 pub struct RoleRow {
     pub id: String,

@@ -8,11 +8,11 @@ use serde::Deserialize;
 
 use crate::auth::session::{self as auth_session, FlashKind};
 use crate::error::AppError;
+use crate::routes::web::layout::ASSET_VERSION;
 use crate::routes::web::{client_ip, see_other, user_agent};
 use crate::services::setup::{self, AdminInput};
 use crate::services::{FieldErrors, FormError};
 use crate::state::AppState;
-use crate::templates::ASSET_VERSION;
 
 #[derive(Deserialize)]
 pub struct TokenQuery {

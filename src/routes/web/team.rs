@@ -4,25 +4,25 @@ use actix_session::Session;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use serde::Deserialize;
 
 use crate::auth::session::{flash, stash_once, take_once, FlashKind, OneTimeSlot};
 use crate::auth::Principal;
 use crate::authz::catalog::{SERVICE_ACCOUNTS_DELETE, USERS_CREATE, USERS_DELETE, USERS_UPDATE};
 use crate::authz::UserStatus;
 use crate::error::{forbidden_sentence, AppError};
-use crate::models::audit::AuditEvent;
 use crate::models::{api_key, role, user};
-use crate::routes::web::development::{format_time, PAGE_SIZE};
 use crate::routes::web::form::FormFields;
+use crate::routes::web::layout::{Layout, Section, ASSET_VERSION};
 use crate::routes::web::pickers::RoleChecklist;
-use crate::routes::web::{public_origin, render, see_other, PageWindow};
+use crate::routes::web::views::{
+    format_time, history_rows, HistoryRow, PageQuery, PageWindow, PAGE_SIZE,
+};
+use crate::routes::web::{public_origin, render, see_other};
 use crate::services::notify::{self, Delivery};
 use crate::services::roles::{self as role_service, effective_permissions, EffectivePermission};
 use crate::services::team::{self, InviteInput, INVITE_DAYS, RESET_HOURS};
 use crate::services::{audit_log, grants, FieldErrors, FormError};
 use crate::state::AppState;
-use crate::templates::{Layout, Section, ASSET_VERSION};
 
 pub struct MemberRow {
     pub id: String,
@@ -46,18 +46,13 @@ struct TeamPage {
     invite_reason: String,
 }
 
-#[derive(Deserialize)]
-pub struct PageQuery {
-    page: Option<i64>,
-}
-
 pub async fn list(
     principal: Principal,
     session: Session,
     state: web::Data<AppState>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let requested = query.page.unwrap_or(1).max(1);
+    let requested = query.requested();
     let (total, users, roles) = state
         .db
         .run(move |conn| {
@@ -254,27 +249,6 @@ pub async fn issued_link(
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .content_type("text/html; charset=utf-8")
         .body(page.render()?))
-}
-
-pub struct HistoryRow {
-    pub at: String,
-    pub actor: String,
-    pub action: String,
-    pub summary: String,
-    pub outcome: String,
-}
-
-pub fn history_rows(events: Vec<AuditEvent>) -> Vec<HistoryRow> {
-    events
-        .into_iter()
-        .map(|e| HistoryRow {
-            at: format_time(&e.occurred_at),
-            actor: e.actor_label,
-            action: e.action,
-            summary: e.summary,
-            outcome: e.outcome,
-        })
-        .collect()
 }
 
 #[derive(Template)]
