@@ -8,7 +8,7 @@ use latchkey::db::Db;
 use latchkey::error::AppError;
 use latchkey::services::api_keys::{self as key_service, Expiry, KeyInput};
 use latchkey::services::setup::{self, AdminInput};
-use latchkey::services::FormError;
+use latchkey::services::{self, FormError};
 use latchkey::startup::Application;
 
 fn main() -> ExitCode {
@@ -136,11 +136,12 @@ fn read_hidden_line(prompt: &str) -> Result<String, String> {
     let mut hidden = shown;
     hidden.c_lflag &= !libc::ECHO;
     hidden.c_lflag |= libc::ECHONL;
-    eprint!("{prompt}");
+    // Echo goes off before the prompt appears, so that nothing typed after it is ever shown.
     // SAFETY: as above; `hidden` is a copy of valid settings.
     if unsafe { libc::tcsetattr(fd, libc::TCSANOW, &hidden) } != 0 {
         return Err(cannot(std::io::Error::last_os_error()));
     }
+    eprint!("{prompt}");
     let line = read_line(&mut stdin.lock());
     // SAFETY: as above; the terminal gets its echo back whether or not the read succeeded.
     unsafe { libc::tcsetattr(fd, libc::TCSANOW, &shown) };
@@ -150,6 +151,15 @@ fn read_hidden_line(prompt: &str) -> Result<String, String> {
 #[cfg(not(unix))]
 fn read_hidden_line(_prompt: &str) -> Result<String, String> {
     Err("cannot ask for a password on this system: pass --password-stdin".into())
+}
+
+/// The `create-key` flag for a field the key service reports a problem against.
+fn flag_for(field: &str) -> &str {
+    if field == services::field::ROLES {
+        "role"
+    } else {
+        field
+    }
 }
 
 /// Creates a key as the system, through the same service as the console, and prints it once.
@@ -174,9 +184,9 @@ fn create_key(
     let created = actix_web::rt::System::new()
         .block_on(key_service::create_as_system(&db, input))
         .map_err(|err| match err.into_app_error() {
-            AppError::Validation { field, message } => {
-                let flag = if field == "role_ids" { "role" } else { &field };
-                format!("--{flag}: {message}")
+            AppError::Validation { field, message }
+            | AppError::FieldConflict { field, message } => {
+                format!("--{}: {message}", flag_for(&field))
             }
             other => other.to_string(),
         })?;

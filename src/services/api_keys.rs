@@ -16,11 +16,12 @@ use crate::models::audit::Target;
 use crate::models::role::{self, Role};
 use crate::services::audit_log;
 use crate::services::grants;
-use crate::services::roles::{
-    self as role_service, check_grantable_roles, effective_permissions, grantable_role,
-    require_may_take, EffectivePermission, RoleInput, INLINE_ROLE_FIELDS,
+use crate::services::grants::{
+    check_grantable_roles, effective_permissions, grantable_role, require_may_take,
+    resolve_requested_roles, EffectivePermission,
 };
-use crate::services::{in_authz_transaction, FieldErrors, FormError};
+use crate::services::roles::{self as role_service, RoleFields, RoleInput};
+use crate::services::{field, in_authz_transaction, FieldErrors, FormError};
 
 pub const NAME_MAX: usize = crate::limits::KEY_NAME_MAX;
 pub const DESCRIPTION_MAX: usize = crate::limits::KEY_DESCRIPTION_MAX;
@@ -103,32 +104,32 @@ fn check_details(
     let length = name.chars().count();
     if length == 0 {
         errors.add(
-            "name",
+            field::NAME,
             "Enter a name, for example the system that will use this key.",
         );
     } else if length > NAME_MAX {
         errors.add(
-            "name",
+            field::NAME,
             format!("Use at most {NAME_MAX} characters (this name has {length})."),
         );
     }
     if let Some(problem) = crate::limits::line_problem(name) {
-        errors.add("name", problem);
+        errors.add(field::NAME, problem);
     }
     if input.description.chars().count() > DESCRIPTION_MAX {
         errors.add(
-            "description",
+            field::DESCRIPTION,
             format!("Use at most {DESCRIPTION_MAX} characters."),
         );
     }
     if let Some(problem) = crate::limits::text_problem(&input.description) {
-        errors.add("description", problem);
+        errors.add(field::DESCRIPTION, problem);
     }
     match input.expiry.clone().and_then(|e| e.resolve(current_expiry)) {
         Ok(expires_at) => expires_at,
         // The same time was fine a moment ago: a conflict with the clock, not a malformed input.
         Err(message) => {
-            errors.add_conflict("expiry", message);
+            errors.add_conflict(field::EXPIRES_AT, message);
             None
         }
     }
@@ -142,11 +143,11 @@ fn check_expiry_within_caller(
     expires_at: Option<NaiveDateTime>,
     errors: &mut FieldErrors,
 ) -> Result<(), AppError> {
-    if errors.get("expiry").is_some() {
+    if errors.get(field::EXPIRES_AT).is_some() {
         return Ok(());
     }
     if let Some(message) = grants::expiry_beyond_caller(conn, principal, expires_at)? {
-        errors.add(grants::EXPIRES_AT, message);
+        errors.add(field::EXPIRES_AT, message);
     }
     Ok(())
 }
@@ -174,17 +175,17 @@ fn check_role_counts(role_ids: Option<&[String]>, new_roles: &[RoleInput]) -> Re
     }
     if new_roles.len() > NEW_ROLES_MAX {
         return Err(AppError::validation(
-            "new_roles",
+            field::NEW_ROLES,
             format!(
                 "Create at most {NEW_ROLES_MAX} roles with one key ({} were given).",
                 new_roles.len()
             ),
         ));
     }
-    for new_role in new_roles {
+    for (index, new_role) in new_roles.iter().enumerate() {
         role_service::check_permission_count(
             &new_role.permissions,
-            INLINE_ROLE_FIELDS.permissions,
+            &RoleFields::new_role(index).permissions(),
         )?;
     }
     Ok(())
@@ -198,9 +199,9 @@ fn create_inline_roles(
     roles: &mut Vec<Role>,
     errors: &mut FieldErrors,
 ) -> Result<(), AppError> {
-    for new_role in inline_roles(input) {
-        if let Some(created) =
-            role_service::create_in(conn, principal, &new_role, INLINE_ROLE_FIELDS, errors)?
+    for (index, new_role) in inline_roles(input).iter().enumerate() {
+        let fields = RoleFields::new_role(index);
+        if let Some(created) = role_service::create_in(conn, principal, new_role, &fields, errors)?
         {
             roles.push(created);
         }
@@ -343,15 +344,7 @@ pub async fn update(
             check_expiry_within_caller(conn, &principal, expires_at, &mut errors)?;
         }
         let mut roles =
-            check_grantable_roles(conn, &principal, &input.role_ids, &held_before, &mut errors)?;
-        // Roles the editor could not give may stay (the form sends them as they are), but leaving
-        // one out asks to take it away: refused unless the editor could give it.
-        let taken: Vec<String> = held_before
-            .iter()
-            .filter(|id| !roles.iter().any(|r| &r.id == *id))
-            .cloned()
-            .collect();
-        require_may_take(conn, &principal, &taken)?;
+            resolve_requested_roles(conn, &principal, &input.role_ids, &held_before, &mut errors)?;
         create_inline_roles(conn, &principal, &input, &mut roles, &mut errors)?;
         if !errors.is_empty() {
             return Err(FormError::Invalid(errors));

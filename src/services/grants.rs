@@ -6,13 +6,18 @@
 //! And a key that expires cannot hand out more time than it has: it cannot create a key that
 //! outlives it, nor move any key's expiry (its own included) past its own or remove it.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use chrono::NaiveDateTime;
 
 use crate::auth::{Principal, PrincipalKind};
 use crate::authz::PermissionSet;
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::models::role::Role;
 use crate::models::{api_key, permission, role, user};
+use crate::services::roles::{check_role_count, ROLES_FIELD};
+use crate::services::FieldErrors;
 
 /// The first permission (by name) that the roles hold and `holder` does not, or `None` when
 /// `holder` could give every one of these roles. An Admin role (every permission) names the first
@@ -153,9 +158,6 @@ pub fn outranked_sentence(what: &str, permission: &str) -> String {
     }
 }
 
-/// The API's name of the field a key's expiry is refused on.
-pub const EXPIRES_AT: &str = "expires_at";
-
 /// When the principal is a key that expires: its expiry (read in the transaction, not from the
 /// verification cache, so an expiry just shortened by someone else already counts).
 fn caller_key_expiry(
@@ -214,4 +216,198 @@ pub fn link_issuer_still_outranks(
         }
         _ => Ok(false),
     }
+}
+
+/// Whether `holder` may hand out a role with these permissions (or, for Admin, every permission).
+pub fn can_grant(holder: &PermissionSet, role: &Role, permissions: &[String]) -> bool {
+    if role.grants_all {
+        return holder.holds_all();
+    }
+    permissions.iter().all(|p| holder.can(p))
+}
+
+/// The permissions of a role that `holder` lacks, for the "you cannot give this role" message.
+pub fn missing_for(holder: &PermissionSet, role: &Role, permissions: &[String]) -> Vec<String> {
+    if role.grants_all && !holder.holds_all() {
+        return vec!["every permission (Admin)".to_string()];
+    }
+    permissions
+        .iter()
+        .filter(|p| !holder.can(p))
+        .cloned()
+        .collect()
+}
+
+/// The one role (by id or name) that `principal` asks to give, when they may: a single grant's
+/// check, for keys and people alike. `held` are the roles the holder has already.
+pub fn grantable_role(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    role_ref: &str,
+    held: &[String],
+) -> Result<Role, AppError> {
+    let mut errors = FieldErrors::default();
+    let found = check_grantable_roles(conn, principal, &[role_ref.to_string()], held, &mut errors)?;
+    errors.into_result()?;
+    // A blank reference names no role: like an unknown one, there is nothing to give.
+    found.into_iter().next().ok_or(AppError::NotFound)
+}
+
+/// Loads the chosen roles and checks that each exists and may be given by `principal`. Roles already
+/// on the key (`already_held`) may stay even when the principal could not give them.
+pub fn check_grantable_roles(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    requested: &[String],
+    already_held: &[String],
+    errors: &mut FieldErrors,
+) -> Result<Vec<Role>, AppError> {
+    check_role_count(requested, already_held)?;
+    // Roles are named by id (forms) or by id or name (the API); each distinct reference is looked
+    // up once.
+    let references: BTreeSet<&str> = requested
+        .iter()
+        .map(|r| r.trim())
+        .filter(|r| !r.is_empty())
+        .collect();
+    let mut ids: Vec<String> = Vec::new();
+    let mut unknown: Vec<String> = Vec::new();
+    for reference in references {
+        let found = match role::find(conn, reference)? {
+            Some(by_id) => Some(by_id),
+            None => role::find_by_name(conn, reference)?,
+        };
+        match found {
+            Some(found) => ids.push(found.id),
+            None => unknown.push(reference.to_string()),
+        }
+    }
+    if !unknown.is_empty() {
+        errors.add_conflict(
+            ROLES_FIELD,
+            format!(
+                "These roles do not exist (any more): {}. Reload the page and choose again.",
+                unknown.join(", ")
+            ),
+        );
+    }
+    ids.sort();
+    ids.dedup();
+    let found = role::find_many(conn, &ids)?;
+    let role_ids: Vec<String> = found.iter().map(|r| r.id.clone()).collect();
+    let permissions = role::permissions_by_role(conn, &role_ids)?;
+    let refused: Vec<String> = found
+        .iter()
+        .filter(|r| !already_held.contains(&r.id))
+        .filter_map(|r| {
+            let perms = permissions.get(&r.id).map(Vec::as_slice).unwrap_or(&[]);
+            (!can_grant(&principal.permissions, r, perms)).then(|| {
+                format!(
+                    "“{}” (needs {})",
+                    r.name,
+                    missing_for(&principal.permissions, r, perms).join(", ")
+                )
+            })
+        })
+        .collect();
+    if !refused.is_empty() {
+        errors.add(
+            ROLES_FIELD,
+            format!(
+                "You can only give roles whose permissions you hold yourself. Not allowed: {}.",
+                refused.join("; ")
+            ),
+        );
+    }
+    Ok(found)
+}
+
+/// The roles a whole-set replacement asks for (`requested`, by id or name), checked: each exists
+/// and may be given by `principal`, except roles already held (`held`), which may stay; and leaving
+/// out a held role asks to take it away, refused (403) unless `principal` could give it. Problems
+/// with the choice are added to `errors`.
+pub fn resolve_requested_roles(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    requested: &[String],
+    held: &[String],
+    errors: &mut FieldErrors,
+) -> Result<Vec<Role>, AppError> {
+    let roles = check_grantable_roles(conn, principal, requested, held, errors)?;
+    let taken: Vec<String> = held
+        .iter()
+        .filter(|id| !roles.iter().any(|r| &r.id == *id))
+        .cloned()
+        .collect();
+    require_may_take(conn, principal, &taken)?;
+    Ok(roles)
+}
+
+/// Refuses (403, naming a permission the principal lacks) to take away any of these roles unless
+/// the principal could give it: removing a role is as strong as granting it.
+pub fn require_may_take(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    role_ids: &[String],
+) -> Result<(), AppError> {
+    let roles = role::find_many(conn, role_ids)?;
+    let permissions = role::permissions_by_role(conn, role_ids)?;
+    for taken in &roles {
+        let perms = permissions.get(&taken.id).map(Vec::as_slice).unwrap_or(&[]);
+        if can_grant(&principal.permissions, taken, perms) {
+            continue;
+        }
+        let missing = if taken.grants_all {
+            permission::names(conn)?
+                .into_iter()
+                .find(|p| !principal.can(p))
+        } else {
+            perms.iter().find(|p| !principal.can(p)).cloned()
+        };
+        return Err(AppError::forbidden(
+            missing.as_deref().unwrap_or("every permission (Admin)"),
+        ));
+    }
+    Ok(())
+}
+
+/// One permission held through roles, and the roles that give it.
+#[derive(Debug, Clone)]
+pub struct EffectivePermission {
+    pub name: String,
+    pub description: String,
+    pub granted_by: Vec<String>,
+}
+
+/// The union of the roles' permissions (Admin: the whole catalog), each with the roles granting it.
+pub fn effective_permissions(
+    conn: &mut DbConnection,
+    roles: &[Role],
+) -> Result<Vec<EffectivePermission>, AppError> {
+    let role_ids: Vec<String> = roles.iter().map(|r| r.id.clone()).collect();
+    let by_role = role::permissions_by_role(conn, &role_ids)?;
+    let catalog = permission::list(conn)?;
+    let mut effective: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for held in roles {
+        let names: Vec<String> = if held.grants_all {
+            catalog.iter().map(|p| p.name.clone()).collect()
+        } else {
+            by_role.get(&held.id).cloned().unwrap_or_default()
+        };
+        for name in names {
+            effective.entry(name).or_default().push(held.name.clone());
+        }
+    }
+    Ok(effective
+        .into_iter()
+        .map(|(name, granted_by)| EffectivePermission {
+            description: catalog
+                .iter()
+                .find(|p| p.name == name)
+                .map(|p| p.description.clone())
+                .unwrap_or_default(),
+            name,
+            granted_by,
+        })
+        .collect())
 }

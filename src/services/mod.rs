@@ -19,6 +19,19 @@ use crate::db::{Db, DbConnection};
 use crate::error::AppError;
 use crate::models::setting;
 
+/// The names services report problems against: the domain's own, which the JSON API's bodies use
+/// too. The console maps them to its form fields ([`FieldErrors::renamed`]), the CLI to its flags.
+pub mod field {
+    pub const NAME: &str = "name";
+    pub const DESCRIPTION: &str = "description";
+    pub const PERMISSIONS: &str = "permissions";
+    /// The roles given to a key or a person (by id, or in the API by id or name).
+    pub const ROLES: &str = "roles";
+    /// Roles created with a key; one of them is `new_roles[i]` (see [`super::roles::RoleFields`]).
+    pub const NEW_ROLES: &str = "new_roles";
+    pub const EXPIRES_AT: &str = "expires_at";
+}
+
 /// Messages for form fields, keyed by field name; a form re-renders with them beside each field.
 ///
 /// A message added with [`FieldErrors::add_conflict`] is about the current state rather than the
@@ -48,6 +61,24 @@ impl FieldErrors {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// The same messages under other field names (`(from, to)` pairs; names not listed stay).
+    pub fn renamed(self, renames: &[(&str, &str)]) -> FieldErrors {
+        let rename = |field: String| {
+            renames
+                .iter()
+                .find(|(from, _)| *from == field)
+                .map_or(field.clone(), |(_, to)| to.to_string())
+        };
+        let FieldErrors(messages, conflicts) = self;
+        FieldErrors(
+            messages
+                .into_iter()
+                .map(|(field, message)| (rename(field), message))
+                .collect(),
+            conflicts.into_iter().map(rename).collect(),
+        )
     }
 
     /// `Ok` when nothing was added, otherwise the errors.
@@ -125,6 +156,14 @@ where
 }
 
 impl FormError {
+    /// The same outcome with its field messages under other names (see [`FieldErrors::renamed`]).
+    pub fn renamed(self, renames: &[(&str, &str)]) -> Self {
+        match self {
+            FormError::Invalid(errors) => FormError::Invalid(errors.renamed(renames)),
+            failed => failed,
+        }
+    }
+
     /// For renderings that show one message (JSON answers): the first field's.
     pub fn into_app_error(self) -> AppError {
         match self {

@@ -1,18 +1,18 @@
 //! Creating, changing and deleting roles, with the no-escalation rule: nobody puts into a role (or onto
 //! a key) a permission they do not hold themselves.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use crate::auth::Principal;
 use crate::authz::catalog::{ROLES_CREATE, ROLES_DELETE, ROLES_UPDATE};
-use crate::authz::{AuditAction, PermissionSet};
+use crate::authz::AuditAction;
 use crate::db::{new_id, Db, DbConnection};
 use crate::error::AppError;
 use crate::models::audit::Target;
 use crate::models::permission::{self, Permission};
 use crate::models::role::{self, Role, RoleCounts};
 use crate::services::audit_log;
-use crate::services::{grants, in_authz_transaction, FieldErrors, FormError};
+use crate::services::{field, grants, in_authz_transaction, FieldErrors, FormError};
 
 pub const NAME_MAX: usize = crate::limits::ROLE_NAME_MAX;
 pub const DESCRIPTION_MAX: usize = crate::limits::ROLE_DESCRIPTION_MAX;
@@ -25,43 +25,37 @@ pub struct RoleInput {
     pub permissions: Vec<String>,
 }
 
-/// Form field names: the role form uses `name`…, the inline sub-form of the key form `new_role_name`….
-#[derive(Debug, Clone, Copy)]
+/// Where a role's fields sit in a request, for the problems reported against them: at the top
+/// (`name`), or as a key's `i`-th new role (`new_roles[0].name`).
+#[derive(Debug, Clone, Default)]
 pub struct RoleFields {
-    pub name: &'static str,
-    pub description: &'static str,
-    pub permissions: &'static str,
+    prefix: String,
 }
 
-pub const ROLE_FORM_FIELDS: RoleFields = RoleFields {
-    name: "name",
-    description: "description",
-    permissions: "permissions",
-};
-pub const INLINE_ROLE_FIELDS: RoleFields = RoleFields {
-    name: "new_role_name",
-    description: "new_role_description",
-    permissions: "new_role_permissions",
-};
-
-/// Whether `holder` may hand out a role with these permissions (or, for Admin, every permission).
-pub fn can_grant(holder: &PermissionSet, role: &Role, permissions: &[String]) -> bool {
-    if role.grants_all {
-        return holder.holds_all();
+impl RoleFields {
+    /// A role on its own.
+    pub fn role() -> Self {
+        Self::default()
     }
-    permissions.iter().all(|p| holder.can(p))
-}
 
-/// The permissions of a role that `holder` lacks, for the "you cannot give this role" message.
-pub fn missing_for(holder: &PermissionSet, role: &Role, permissions: &[String]) -> Vec<String> {
-    if role.grants_all && !holder.holds_all() {
-        return vec!["every permission (Admin)".to_string()];
+    /// The `index`-th role created with a key.
+    pub fn new_role(index: usize) -> Self {
+        Self {
+            prefix: format!("{}[{index}].", field::NEW_ROLES),
+        }
     }
-    permissions
-        .iter()
-        .filter(|p| !holder.can(p))
-        .cloned()
-        .collect()
+
+    pub fn name(&self) -> String {
+        format!("{}{}", self.prefix, field::NAME)
+    }
+
+    pub fn description(&self) -> String {
+        format!("{}{}", self.prefix, field::DESCRIPTION)
+    }
+
+    pub fn permissions(&self) -> String {
+        format!("{}{}", self.prefix, field::PERMISSIONS)
+    }
 }
 
 fn dedupe(values: &[String]) -> Vec<String> {
@@ -111,9 +105,8 @@ pub fn check_role_count(references: &[String], already_held: &[String]) -> Resul
     Ok(())
 }
 
-/// The field role choices are reported against (the forms' checkboxes; the API answers it for
-/// its `roles`, as for every other problem with the roles named).
-pub const ROLES_FIELD: &str = "role_ids";
+/// The field role choices are reported against.
+pub const ROLES_FIELD: &str = field::ROLES;
 
 /// Checks name, description and permissions; returns the clean permission list.
 /// `keep` are permissions already on the role that the principal may keep without holding them.
@@ -121,35 +114,35 @@ fn check_input(
     conn: &mut DbConnection,
     principal: &Principal,
     input: &RoleInput,
-    fields: RoleFields,
+    fields: &RoleFields,
     existing_role_id: Option<&str>,
     keep: &[String],
     errors: &mut FieldErrors,
 ) -> Result<Vec<String>, AppError> {
-    check_permission_count(&input.permissions, fields.permissions)?;
+    check_permission_count(&input.permissions, &fields.permissions())?;
     let name = input.name.trim();
     let length = name.chars().count();
     if length == 0 {
-        errors.add(fields.name, "Enter a name for the role.");
+        errors.add(&fields.name(), "Enter a name for the role.");
     } else if length > NAME_MAX {
         errors.add(
-            fields.name,
+            &fields.name(),
             format!("Use at most {NAME_MAX} characters (this name has {length})."),
         );
     } else if let Some(problem) = crate::limits::line_problem(name) {
-        errors.add(fields.name, problem);
+        errors.add(&fields.name(), problem);
     } else if crate::limits::is_builtin_role_name(name)
         && existing_role_id != Some(crate::authz::catalog::ADMIN_ROLE_ID)
     {
         // Taken, like any existing role's name (409 in the API), by the role that is always there.
         errors.add_conflict(
-            fields.name,
+            &fields.name(),
             "This name belongs to the built-in Admin role. Choose another name.",
         );
     } else if let Some(other) = role::find_by_name(conn, name)? {
         if Some(other.id.as_str()) != existing_role_id {
             errors.add_conflict(
-                fields.name,
+                &fields.name(),
                 format!(
                     "A role named “{}” already exists. Choose another name.",
                     other.name
@@ -159,12 +152,12 @@ fn check_input(
     }
     if input.description.chars().count() > DESCRIPTION_MAX {
         errors.add(
-            fields.description,
+            &fields.description(),
             format!("Use at most {DESCRIPTION_MAX} characters."),
         );
     }
     if let Some(problem) = crate::limits::text_problem(&input.description) {
-        errors.add(fields.description, problem);
+        errors.add(&fields.description(), problem);
     }
     let requested = dedupe(&input.permissions);
     let catalog: BTreeSet<String> = permission::list(conn)?
@@ -178,12 +171,12 @@ fn check_input(
         .collect();
     if !unknown.is_empty() {
         errors.add_conflict(
-            fields.permissions,
+            &fields.permissions(),
             format!("These permissions do not exist: {}.", join(&unknown)),
         );
     } else if !beyond.is_empty() {
         errors.add(
-            fields.permissions,
+            &fields.permissions(),
             format!(
                 "You can only give permissions you hold yourself. You do not hold {}.",
                 join(&beyond)
@@ -204,10 +197,10 @@ fn join(names: &[&String]) -> String {
 /// A role name taken by a concurrent writer (the unique index caught what the check above could not
 /// see yet) is a message beside the name field, never a 500. The error ends the transaction: on
 /// PostgreSQL a failed statement aborts it, so nothing more may run in it.
-fn name_taken(err: diesel::result::Error, fields: RoleFields, name: &str) -> AppError {
+fn name_taken(err: diesel::result::Error, fields: &RoleFields, name: &str) -> AppError {
     if crate::db::is_unique_violation(&err) {
         AppError::FieldConflict {
-            field: fields.name.into(),
+            field: fields.name(),
             message: format!(
                 "A role named “{}” already exists. Choose another name.",
                 name.trim()
@@ -224,7 +217,7 @@ pub fn create_in(
     conn: &mut DbConnection,
     principal: &Principal,
     input: &RoleInput,
-    fields: RoleFields,
+    fields: &RoleFields,
     errors: &mut FieldErrors,
 ) -> Result<Option<Role>, AppError> {
     principal.require(ROLES_CREATE)?;
@@ -245,18 +238,13 @@ pub fn create_in(
     Ok(role::find(conn, &id)?)
 }
 
-/// Creates a role on its own; `fields` names the form fields that errors are reported against.
-pub async fn create(
-    db: &Db,
-    principal: Principal,
-    input: RoleInput,
-    fields: RoleFields,
-) -> Result<Role, FormError> {
+/// Creates a role on its own.
+pub async fn create(db: &Db, principal: Principal, input: RoleInput) -> Result<Role, FormError> {
     principal.require(ROLES_CREATE)?;
     db.run(move |conn| {
         crate::db::transaction(conn, |conn| {
             let mut errors = FieldErrors::default();
-            match create_in(conn, &principal, &input, fields, &mut errors)? {
+            match create_in(conn, &principal, &input, &RoleFields::role(), &mut errors)? {
                 Some(created) => Ok(created),
                 None => Err(FormError::Invalid(errors)),
             }
@@ -296,7 +284,7 @@ pub async fn update(
     principal.require(ROLES_UPDATE)?;
     let change = change.into();
     if let Some(permissions) = &change.permissions {
-        check_permission_count(permissions, ROLE_FORM_FIELDS.permissions)?;
+        check_permission_count(permissions, &RoleFields::role().permissions())?;
     }
     in_authz_transaction(db, move |conn| {
         let existing = role::find_for_update(conn, &role_id)?.ok_or(AppError::NotFound)?;
@@ -334,7 +322,7 @@ pub async fn update(
             conn,
             &principal,
             &input,
-            ROLE_FORM_FIELDS,
+            &RoleFields::role(),
             Some(&role_id),
             &kept,
             &mut errors,
@@ -352,7 +340,7 @@ pub async fn update(
             &input.description,
             &permissions,
         )
-        .map_err(|e| name_taken(e, ROLE_FORM_FIELDS, &input.name))?;
+        .map_err(|e| name_taken(e, &RoleFields::role(), &input.name))?;
         audit_log::record(
             conn,
             &principal,
@@ -497,157 +485,4 @@ pub fn template_permissions(
         .filter(|p| template.slug != "read-only" || p.name.ends_with(".retrieve"))
         .map(|p| p.name.clone())
         .collect()
-}
-
-/// The one role (by id or name) that `principal` asks to give, when they may: a single grant's
-/// check, for keys and people alike. `held` are the roles the holder has already.
-pub fn grantable_role(
-    conn: &mut DbConnection,
-    principal: &Principal,
-    role_ref: &str,
-    held: &[String],
-) -> Result<Role, AppError> {
-    let mut errors = FieldErrors::default();
-    let found = check_grantable_roles(conn, principal, &[role_ref.to_string()], held, &mut errors)?;
-    errors.into_result()?;
-    // A blank reference names no role: like an unknown one, there is nothing to give.
-    found.into_iter().next().ok_or(AppError::NotFound)
-}
-
-/// Loads the chosen roles and checks that each exists and may be given by `principal`. Roles already
-/// on the key (`already_held`) may stay even when the principal could not give them.
-pub fn check_grantable_roles(
-    conn: &mut DbConnection,
-    principal: &Principal,
-    requested: &[String],
-    already_held: &[String],
-    errors: &mut FieldErrors,
-) -> Result<Vec<Role>, AppError> {
-    check_role_count(requested, already_held)?;
-    // Roles are named by id (forms) or by id or name (the API); each distinct reference is looked
-    // up once.
-    let references: BTreeSet<&str> = requested
-        .iter()
-        .map(|r| r.trim())
-        .filter(|r| !r.is_empty())
-        .collect();
-    let mut ids: Vec<String> = Vec::new();
-    let mut unknown: Vec<String> = Vec::new();
-    for reference in references {
-        let found = match role::find(conn, reference)? {
-            Some(by_id) => Some(by_id),
-            None => role::find_by_name(conn, reference)?,
-        };
-        match found {
-            Some(found) => ids.push(found.id),
-            None => unknown.push(reference.to_string()),
-        }
-    }
-    if !unknown.is_empty() {
-        errors.add_conflict(
-            ROLES_FIELD,
-            format!(
-                "These roles do not exist (any more): {}. Reload the page and choose again.",
-                unknown.join(", ")
-            ),
-        );
-    }
-    ids.sort();
-    ids.dedup();
-    let found = role::find_many(conn, &ids)?;
-    let role_ids: Vec<String> = found.iter().map(|r| r.id.clone()).collect();
-    let permissions = role::permissions_by_role(conn, &role_ids)?;
-    let refused: Vec<String> = found
-        .iter()
-        .filter(|r| !already_held.contains(&r.id))
-        .filter_map(|r| {
-            let perms = permissions.get(&r.id).map(Vec::as_slice).unwrap_or(&[]);
-            (!can_grant(&principal.permissions, r, perms)).then(|| {
-                format!(
-                    "“{}” (needs {})",
-                    r.name,
-                    missing_for(&principal.permissions, r, perms).join(", ")
-                )
-            })
-        })
-        .collect();
-    if !refused.is_empty() {
-        errors.add(
-            ROLES_FIELD,
-            format!(
-                "You can only give roles whose permissions you hold yourself. Not allowed: {}.",
-                refused.join("; ")
-            ),
-        );
-    }
-    Ok(found)
-}
-
-/// Refuses (403, naming a permission the principal lacks) to take away any of these roles unless
-/// the principal could give it: removing a role is as strong as granting it.
-pub fn require_may_take(
-    conn: &mut DbConnection,
-    principal: &Principal,
-    role_ids: &[String],
-) -> Result<(), AppError> {
-    let roles = role::find_many(conn, role_ids)?;
-    let permissions = role::permissions_by_role(conn, role_ids)?;
-    for taken in &roles {
-        let perms = permissions.get(&taken.id).map(Vec::as_slice).unwrap_or(&[]);
-        if can_grant(&principal.permissions, taken, perms) {
-            continue;
-        }
-        let missing = if taken.grants_all {
-            permission::names(conn)?
-                .into_iter()
-                .find(|p| !principal.can(p))
-        } else {
-            perms.iter().find(|p| !principal.can(p)).cloned()
-        };
-        return Err(AppError::forbidden(
-            missing.as_deref().unwrap_or("every permission (Admin)"),
-        ));
-    }
-    Ok(())
-}
-
-/// One permission held through roles, and the roles that give it.
-#[derive(Debug, Clone)]
-pub struct EffectivePermission {
-    pub name: String,
-    pub description: String,
-    pub granted_by: Vec<String>,
-}
-
-/// The union of the roles' permissions (Admin: the whole catalog), each with the roles granting it.
-pub fn effective_permissions(
-    conn: &mut DbConnection,
-    roles: &[Role],
-) -> Result<Vec<EffectivePermission>, AppError> {
-    let role_ids: Vec<String> = roles.iter().map(|r| r.id.clone()).collect();
-    let by_role = role::permissions_by_role(conn, &role_ids)?;
-    let catalog = permission::list(conn)?;
-    let mut effective: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for held in roles {
-        let names: Vec<String> = if held.grants_all {
-            catalog.iter().map(|p| p.name.clone()).collect()
-        } else {
-            by_role.get(&held.id).cloned().unwrap_or_default()
-        };
-        for name in names {
-            effective.entry(name).or_default().push(held.name.clone());
-        }
-    }
-    Ok(effective
-        .into_iter()
-        .map(|(name, granted_by)| EffectivePermission {
-            description: catalog
-                .iter()
-                .find(|p| p.name == name)
-                .map(|p| p.description.clone())
-                .unwrap_or_default(),
-            name,
-            granted_by,
-        })
-        .collect())
 }

@@ -16,8 +16,10 @@ use crate::models::role::{self, Role};
 use crate::models::user::{self, NewUser, User};
 use crate::models::{api_key, user_token};
 use crate::services::audit_log;
-use crate::services::roles::{check_grantable_roles, grantable_role, require_may_take};
-use crate::services::{grants, in_authz_transaction, FieldErrors, FormError};
+use crate::services::grants::{
+    check_grantable_roles, grantable_role, require_may_take, resolve_requested_roles,
+};
+use crate::services::{field, grants, in_authz_transaction, FieldErrors, FormError};
 
 pub const INVITE_DAYS: i64 = 7;
 pub const RESET_HOURS: i64 = 24;
@@ -177,19 +179,14 @@ pub async fn set_roles(
             grants::require_can_change_user(conn, &principal, &target.id)?;
             let before = user::role_ids(conn, &user_id)?;
             let mut errors = FieldErrors::default();
-            let roles = check_grantable_roles(conn, &principal, &requested, &before, &mut errors)?;
+            let roles =
+                resolve_requested_roles(conn, &principal, &requested, &before, &mut errors)?;
             let after: Vec<String> = roles.iter().map(|r| r.id.clone()).collect();
-            let taken: Vec<String> = before
-                .iter()
-                .filter(|id| !after.contains(id))
-                .cloned()
-                .collect();
-            require_may_take(conn, &principal, &taken)?;
             if before.iter().any(|r| r == ADMIN_ROLE_ID)
                 && !after.iter().any(|r| r == ADMIN_ROLE_ID)
                 && is_last_admin(conn, &target)?
             {
-                errors.add("role_ids", format!("{} {LAST_ADMIN}", target.email));
+                errors.add(field::ROLES, format!("{} {LAST_ADMIN}", target.email));
             }
             if !errors.is_empty() {
                 return Err(FormError::Invalid(errors));
@@ -314,7 +311,7 @@ pub async fn revoke_role(
             require_may_take(conn, &principal, std::slice::from_ref(&role_id))?;
             if role_id == ADMIN_ROLE_ID && is_last_admin(conn, &target)? {
                 return Err(AppError::validation(
-                    "role_ids",
+                    field::ROLES,
                     format!("{} {LAST_ADMIN}", target.email),
                 ));
             }

@@ -415,7 +415,7 @@ async fn a_key_cannot_create_keys_or_roles_beyond_its_own_permissions() {
         .await
         .unwrap();
     assert_eq!(with_role.status(), 422);
-    assert_eq!(json_of(with_role).await["error"]["field"], "role_ids");
+    assert_eq!(json_of(with_role).await["error"]["field"], "roles");
 
     let with_admin = app
         .api(Method::POST, "/api/v1/service-accounts", &manager)
@@ -574,7 +574,7 @@ async fn key_roles_and_details_change_through_patch_put_and_delete() {
         .await
         .unwrap();
     assert_eq!(past.status(), 409, "a time already past");
-    assert_eq!(json_of(past).await["error"]["field"], "expiry");
+    assert_eq!(json_of(past).await["error"]["field"], "expires_at");
 }
 
 #[tokio::test]
@@ -982,7 +982,7 @@ async fn role_lists_beyond_the_limits_are_refused_before_any_lookup() {
     .unwrap();
     assert_eq!(too_many.status(), 422);
     let error = json_of(too_many).await;
-    assert_eq!(error["error"]["field"], "role_ids", "{error}");
+    assert_eq!(error["error"]["field"], "roles", "{error}");
     assert!(error["error"]["message"]
         .as_str()
         .unwrap()

@@ -9,7 +9,7 @@ use super::{created, rfc3339, ApiJson, ListResponse, PageQuery};
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::models::role::{self, Role};
-use crate::services::roles::{self as role_service, RoleChange, RoleInput, ROLE_FORM_FIELDS};
+use crate::services::roles::{self as role_service, RoleChange, RoleInput};
 use crate::state::AppState;
 
 /// A named set of permissions.
@@ -140,7 +140,7 @@ pub async fn create(
         description: body.description,
         permissions: body.permissions,
     };
-    let saved = role_service::create(&state.db, principal, input, ROLE_FORM_FIELDS)
+    let saved = role_service::create(&state.db, principal, input)
         .await
         .map_err(|e| e.into_app_error())?;
     Ok(created(&load(&state, saved.id).await?))

@@ -14,7 +14,7 @@ use crate::routes::web::form::FormFields;
 use crate::routes::web::layout::{Layout, Section, ASSET_VERSION};
 use crate::routes::web::{client_ip, render, see_other, user_agent};
 use crate::services::account::{self, ActiveSession};
-use crate::services::roles::{effective_permissions, EffectivePermission};
+use crate::services::grants::{effective_permissions, EffectivePermission};
 use crate::services::{FieldErrors, FormError};
 use crate::state::AppState;
 

@@ -16,15 +16,14 @@ use crate::error::{forbidden_sentence, AppError};
 use crate::models::api_key;
 use crate::routes::web::form::FormFields;
 use crate::routes::web::layout::{Layout, Section, ASSET_VERSION};
-use crate::routes::web::pickers::{InlineRoleDraft, RolesAccessField};
+use crate::routes::web::pickers::{self, InlineRoleDraft, RolesAccessField};
 use crate::routes::web::views::{
     format_optional, format_time, history_rows, HistoryRow, PageQuery, PageWindow, PAGE_SIZE,
 };
 use crate::routes::web::{render, see_other};
 use crate::services::api_keys::{self as key_service, Expiry, KeyInput};
-use crate::services::roles::{
-    self as role_service, EffectivePermission, RoleInput, INLINE_ROLE_FIELDS,
-};
+use crate::services::grants::EffectivePermission;
+use crate::services::roles::{self as role_service, RoleInput};
 use crate::services::{audit_log, grants, FieldErrors, FormError};
 use crate::state::AppState;
 
@@ -152,11 +151,11 @@ impl KeyFormValues {
             description: fields.text("description"),
             expiry: fields.text("expiry"),
             expires_on: fields.text("expires_on"),
-            role_ids: fields.all("role_ids"),
+            role_ids: fields.all(pickers::ROLE_IDS),
             draft: InlineRoleDraft {
-                name: fields.text(INLINE_ROLE_FIELDS.name),
-                description: fields.text(INLINE_ROLE_FIELDS.description),
-                permissions: fields.all(INLINE_ROLE_FIELDS.permissions),
+                name: fields.text(pickers::NEW_ROLE_NAME),
+                description: fields.text(pickers::NEW_ROLE_DESCRIPTION),
+                permissions: fields.all(pickers::NEW_ROLE_PERMISSIONS),
                 open: false,
             },
         }
@@ -284,7 +283,10 @@ pub async fn create(
     fields: FormFields,
 ) -> Result<HttpResponse, AppError> {
     let values = KeyFormValues::read(&fields);
-    match key_service::create(&state.db, principal.clone(), values.to_input()).await {
+    match key_service::create(&state.db, principal.clone(), values.to_input())
+        .await
+        .map_err(|e| e.renamed(pickers::KEY_FORM_FIELDS))
+    {
         Ok(created) => {
             stash_once(
                 &session,
@@ -326,8 +328,9 @@ pub async fn inline_role(
     if input.name.trim().is_empty() {
         input.name = values.name.trim().to_string();
     }
-    let outcome =
-        role_service::create(&state.db, principal.clone(), input, INLINE_ROLE_FIELDS).await;
+    let outcome = role_service::create(&state.db, principal.clone(), input)
+        .await
+        .map_err(|e| e.renamed(pickers::INLINE_ROLE_FORM_FIELDS));
     let catalog = state.db.run(role_service::catalog).await?;
     let (field, status) = match outcome {
         Ok(created) => {
@@ -579,6 +582,7 @@ pub async fn update(
         values.to_input(),
     )
     .await
+    .map_err(|e| e.renamed(pickers::KEY_FORM_FIELDS))
     {
         Ok(saved) => {
             flash(

@@ -8,8 +8,36 @@ use crate::auth::Principal;
 use crate::authz::catalog::ROLES_CREATE;
 use crate::error::forbidden_sentence;
 use crate::models::permission::Permission;
-use crate::services::roles::{can_grant, missing_for, Catalog, INLINE_ROLE_FIELDS};
+use crate::services::field;
+use crate::services::grants::{can_grant, missing_for};
+use crate::services::roles::Catalog;
 use crate::services::FieldErrors;
+
+/// The role checkboxes of the key and member forms.
+pub const ROLE_IDS: &str = "role_ids";
+/// The "Roles & access" sub-form that creates a role with a key.
+pub const NEW_ROLE_NAME: &str = "new_role_name";
+pub const NEW_ROLE_DESCRIPTION: &str = "new_role_description";
+pub const NEW_ROLE_PERMISSIONS: &str = "new_role_permissions";
+
+/// The key form's names for the fields services report problems against.
+pub const KEY_FORM_FIELDS: &[(&str, &str)] = &[
+    (field::ROLES, ROLE_IDS),
+    (field::EXPIRES_AT, "expiry"),
+    ("new_roles[0].name", NEW_ROLE_NAME),
+    ("new_roles[0].description", NEW_ROLE_DESCRIPTION),
+    ("new_roles[0].permissions", NEW_ROLE_PERMISSIONS),
+];
+
+/// The sub-form's names for a role's own fields, when it creates a role on its own (htmx).
+pub const INLINE_ROLE_FORM_FIELDS: &[(&str, &str)] = &[
+    (field::NAME, NEW_ROLE_NAME),
+    (field::DESCRIPTION, NEW_ROLE_DESCRIPTION),
+    (field::PERMISSIONS, NEW_ROLE_PERMISSIONS),
+];
+
+/// The member form's names for the fields services report problems against.
+pub const MEMBER_FORM_FIELDS: &[(&str, &str)] = &[(field::ROLES, ROLE_IDS)];
 
 #[derive(Debug, Clone)]
 pub struct PermissionChoice {
@@ -174,39 +202,31 @@ impl RolesAccessField {
         errors: &FieldErrors,
         notice: Option<String>,
     ) -> Self {
-        let has_inline_error = [
-            INLINE_ROLE_FIELDS.name,
-            INLINE_ROLE_FIELDS.description,
-            INLINE_ROLE_FIELDS.permissions,
-        ]
-        .iter()
-        .any(|f| errors.get(f).is_some());
+        let has_inline_error = [NEW_ROLE_NAME, NEW_ROLE_DESCRIPTION, NEW_ROLE_PERMISSIONS]
+            .iter()
+            .any(|f| errors.get(f).is_some());
         Self {
             checklist: RoleChecklist::new(
                 catalog,
                 principal,
                 checked_roles,
-                errors.get("role_ids").map(str::to_string),
+                errors.get(ROLE_IDS).map(str::to_string),
             ),
             can_create_role: principal.can(ROLES_CREATE),
             create_role_reason: forbidden_sentence(ROLES_CREATE),
             new_role_open: draft.open || has_inline_error,
             new_role_name: draft.name.clone(),
             new_role_description: draft.description.clone(),
-            new_role_name_error: errors.get(INLINE_ROLE_FIELDS.name).map(str::to_string),
-            new_role_description_error: errors
-                .get(INLINE_ROLE_FIELDS.description)
-                .map(str::to_string),
+            new_role_name_error: errors.get(NEW_ROLE_NAME).map(str::to_string),
+            new_role_description_error: errors.get(NEW_ROLE_DESCRIPTION).map(str::to_string),
             new_role_permissions: PermissionPicker::new(
-                INLINE_ROLE_FIELDS.permissions,
+                NEW_ROLE_PERMISSIONS,
                 "new-role-perm",
                 "Permissions of the new role",
                 &catalog.permissions,
                 principal,
                 &draft.permissions,
-                errors
-                    .get(INLINE_ROLE_FIELDS.permissions)
-                    .map(str::to_string),
+                errors.get(NEW_ROLE_PERMISSIONS).map(str::to_string),
             ),
             notice,
         }

@@ -15,7 +15,8 @@ use crate::routes::web::form::FormFields;
 use crate::routes::web::layout::{Layout, Section, ASSET_VERSION};
 use crate::routes::web::pickers::PermissionPicker;
 use crate::routes::web::{render, see_other};
-use crate::services::roles::{self as role_service, RoleInput, ROLE_FORM_FIELDS, TEMPLATES};
+use crate::services::field;
+use crate::services::roles::{self as role_service, RoleInput, TEMPLATES};
 use crate::services::{grants, FieldErrors, FormError};
 use crate::state::AppState;
 
@@ -108,9 +109,9 @@ pub struct NewRoleQuery {
 
 fn input_from(fields: &FormFields) -> RoleInput {
     RoleInput {
-        name: fields.text(ROLE_FORM_FIELDS.name),
-        description: fields.text(ROLE_FORM_FIELDS.description),
-        permissions: fields.all(ROLE_FORM_FIELDS.permissions),
+        name: fields.text(field::NAME),
+        description: fields.text(field::DESCRIPTION),
+        permissions: fields.all(field::PERMISSIONS),
     }
 }
 
@@ -169,13 +170,13 @@ async fn form_page(
         _ => input.permissions.clone(),
     };
     let mut picker = PermissionPicker::new(
-        ROLE_FORM_FIELDS.permissions,
+        field::PERMISSIONS,
         "perm",
         "Permissions",
         &catalog.permissions,
         principal,
         &checked,
-        errors.get(ROLE_FORM_FIELDS.permissions).map(str::to_string),
+        errors.get(field::PERMISSIONS).map(str::to_string),
     );
     if read_only.is_some() {
         picker = picker.read_only();
@@ -256,14 +257,7 @@ pub async fn create(
     fields: FormFields,
 ) -> Result<HttpResponse, AppError> {
     let input = input_from(&fields);
-    match role_service::create(
-        &state.db,
-        principal.clone(),
-        input.clone(),
-        ROLE_FORM_FIELDS,
-    )
-    .await
-    {
+    match role_service::create(&state.db, principal.clone(), input.clone()).await {
         Ok(created) => {
             flash(
                 &session,

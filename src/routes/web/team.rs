@@ -13,13 +13,14 @@ use crate::error::{forbidden_sentence, AppError};
 use crate::models::{api_key, role, user};
 use crate::routes::web::form::FormFields;
 use crate::routes::web::layout::{Layout, Section, ASSET_VERSION};
-use crate::routes::web::pickers::RoleChecklist;
+use crate::routes::web::pickers::{self, RoleChecklist};
 use crate::routes::web::views::{
     format_time, history_rows, HistoryRow, PageQuery, PageWindow, PAGE_SIZE,
 };
 use crate::routes::web::{public_origin, render, see_other};
+use crate::services::grants::{effective_permissions, EffectivePermission};
 use crate::services::notify::{self, Delivery};
-use crate::services::roles::{self as role_service, effective_permissions, EffectivePermission};
+use crate::services::roles as role_service;
 use crate::services::team::{self, InviteInput, INVITE_DAYS, RESET_HOURS};
 use crate::services::{audit_log, grants, FieldErrors, FormError};
 use crate::state::AppState;
@@ -122,7 +123,7 @@ async fn invite_page(
         &catalog,
         principal,
         &input.role_ids,
-        errors.get("role_ids").map(str::to_string),
+        errors.get(pickers::ROLE_IDS).map(str::to_string),
     );
     render(
         InvitePage {
@@ -163,9 +164,12 @@ pub async fn invite(
     let input = InviteInput {
         email: fields.text("email"),
         display_name: fields.text("display_name"),
-        role_ids: fields.all("role_ids"),
+        role_ids: fields.all(pickers::ROLE_IDS),
     };
-    match team::invite(&state.db, principal.clone(), input.clone()).await {
+    match team::invite(&state.db, principal.clone(), input.clone())
+        .await
+        .map_err(|e| e.renamed(pickers::MEMBER_FORM_FIELDS))
+    {
         Ok(issued) => {
             stash_once(
                 &session,
@@ -335,7 +339,7 @@ async fn member_page(
         &catalog,
         principal,
         &checked,
-        errors.get("role_ids").map(str::to_string),
+        errors.get(pickers::ROLE_IDS).map(str::to_string),
     );
     render(
         MemberPage {
@@ -392,7 +396,7 @@ pub async fn update_roles(
     fields: FormFields,
 ) -> Result<HttpResponse, AppError> {
     let user_id = path.into_inner();
-    let requested = fields.all("role_ids");
+    let requested = fields.all(pickers::ROLE_IDS);
     match team::set_roles(
         &state.db,
         principal.clone(),
@@ -400,6 +404,7 @@ pub async fn update_roles(
         requested.clone(),
     )
     .await
+    .map_err(|e| e.renamed(pickers::MEMBER_FORM_FIELDS))
     {
         Ok(member) => {
             flash(
