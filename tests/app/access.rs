@@ -1,4 +1,3 @@
-use latchkey::auth::catalog;
 use latchkey::middleware::access::Access;
 use latchkey::routes::ROUTES;
 

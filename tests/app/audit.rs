@@ -1,4 +1,3 @@
-use latchkey::auth::catalog::*;
 use latchkey::routes::ROUTES;
 
 use crate::helpers::*;

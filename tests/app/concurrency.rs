@@ -5,7 +5,6 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use latchkey::auth::catalog::ADMIN_ROLE_ID;
 use latchkey::models::user;
 
 use crate::helpers::*;
@@ -624,8 +623,8 @@ async fn a_reset_link_redeemed_while_its_holder_is_promoted_never_outranks_its_i
     app.create_member(
         "helpdesk@example.com",
         &[
-            latchkey::auth::catalog::USERS_RETRIEVE,
-            latchkey::auth::catalog::USERS_UPDATE,
+            USERS_RETRIEVE,
+            USERS_UPDATE,
         ],
     )
     .await;
@@ -723,7 +722,6 @@ async fn two_reactivations_of_one_person_at_once_reactivate_once() {
 
 #[tokio::test]
 async fn a_key_promoted_while_its_creator_is_deactivated_is_not_revoked_unchecked() {
-    use latchkey::auth::catalog::*;
     let app = spawn_app().await;
     let admin = app.admin_key().await;
     let readers = app.create_role("Readers", &[AUDIT_LOG_RETRIEVE]).await;

@@ -1,6 +1,5 @@
 use std::time::{Duration, Instant};
 
-use latchkey::startup::Application;
 
 use crate::helpers::*;
 

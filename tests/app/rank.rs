@@ -6,7 +6,6 @@ use chrono::{Duration, NaiveDateTime};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use latchkey::auth::catalog::*;
 use latchkey::models::api_key::{self, NewApiKey};
 
 use crate::helpers::*;

@@ -1,4 +1,3 @@
-use latchkey::auth::catalog::*;
 
 use crate::helpers::*;
 

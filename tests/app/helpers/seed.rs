@@ -1,0 +1,88 @@
+//! Seeding through Latchkey's own services, as an operator's command on the server would
+//! (`latchkey create-key`): every seeded change is checked like a real one, leaves its audit event
+//! and clears the cache of verified keys. Shared by the tests (`tests/app/helpers.rs`) and the
+//! benchmarks (`benches/support`), so it names nothing but the library.
+
+use latchkey::auth::Principal;
+use latchkey::db::Db;
+use latchkey::services::api_keys::{self, Expiry, KeyInput};
+use latchkey::services::roles::{self, RoleInput, ROLE_FORM_FIELDS};
+use latchkey::services::team::{self, InviteInput};
+use latchkey::services::{account, permission_catalog};
+
+/// Who seeds: Latchkey itself, holding every permission, recorded as the actor `system`.
+pub fn seeder() -> Principal {
+    Principal::system()
+}
+
+/// Adds a permission of the operator's own to the catalog.
+pub async fn permission(db: &Db, name: &str, description: &str) {
+    permission_catalog::create(db, seeder(), name.into(), description.into())
+        .await
+        .unwrap_or_else(|e| panic!("seed the permission {name}: {e:?}"));
+}
+
+/// A role with exactly `permissions` (each already in the catalog); returns its id.
+pub async fn role(db: &Db, name: &str, permissions: &[String]) -> String {
+    let input = RoleInput {
+        name: name.into(),
+        description: String::new(),
+        permissions: permissions.to_vec(),
+    };
+    roles::create(db, seeder(), input, ROLE_FORM_FIELDS)
+        .await
+        .unwrap_or_else(|e| panic!("seed the role {name}: {e:?}"))
+        .id
+}
+
+/// A key that never expires, holding the roles `role_ids`; returns (its id, its full text).
+pub async fn key(db: &Db, name: &str, role_ids: &[String]) -> (String, String) {
+    let input = KeyInput {
+        name: name.into(),
+        description: String::new(),
+        expiry: Ok(Expiry::Never),
+        role_ids: role_ids.to_vec(),
+        new_roles: Vec::new(),
+    };
+    let created = api_keys::create(db, seeder(), input)
+        .await
+        .unwrap_or_else(|e| panic!("seed the key {name}: {e:?}"));
+    (created.key.id, created.secret)
+}
+
+/// An active team member holding `role_ids`, who has set `password`: invited, then signed up with
+/// the invitation's link. Returns their id.
+pub async fn member(
+    db: &Db,
+    email: &str,
+    display_name: &str,
+    password: &str,
+    role_ids: &[String],
+) -> String {
+    let input = InviteInput {
+        email: email.into(),
+        display_name: display_name.into(),
+        role_ids: role_ids.to_vec(),
+    };
+    let invited = team::invite(db, seeder(), input)
+        .await
+        .unwrap_or_else(|e| panic!("invite {email}: {e:?}"));
+    account::redeem_link(db, invited.token, password.into(), password.into(), None)
+        .await
+        .unwrap_or_else(|e| panic!("{email} sets a password: {e:?}"))
+        .id
+}
+
+/// Gives a team member one more role.
+pub async fn grant_user_role(db: &Db, user_id: &str, role_id: &str) {
+    team::grant_role(db, seeder(), user_id.into(), role_id.into())
+        .await
+        .unwrap_or_else(|e| panic!("grant {role_id} to {user_id}: {e:?}"));
+}
+
+/// Revokes a key.
+pub async fn revoke_key(db: &Db, key_id: &str) {
+    api_keys::revoke(db, seeder(), key_id.into())
+        .await
+        .unwrap_or_else(|e| panic!("revoke the key {key_id}: {e:?}"));
+}
