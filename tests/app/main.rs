@@ -20,6 +20,7 @@ mod outage;
 mod propagation;
 mod rank;
 mod roles;
+mod screenshots;
 mod security;
 mod sessions;
 mod setup;
