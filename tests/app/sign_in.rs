@@ -149,16 +149,52 @@ async fn deactivated_user_is_signed_out_at_the_next_request() {
 }
 
 #[tokio::test]
-async fn password_change_signs_the_user_out_everywhere() {
+async fn a_password_change_signs_out_other_browsers_and_only_the_new_password_signs_in() {
+    const NEW_PASSWORD: &str = "a brand new long passphrase";
     let app = spawn_app().await;
-    let member = app.create_member("member@example.com", &[]).await;
+    app.create_member("member@example.com", &[]).await;
+    let elsewhere = app.visitor();
+    assert_eq!(
+        elsewhere.sign_in("member@example.com", PASSWORD).await.status(),
+        303
+    );
     assert_eq!(
         app.sign_in("member@example.com", PASSWORD).await.status(),
         303
     );
-    app.with_db(move |conn| latchkey::models::user::bump_auth_version(conn, &member).unwrap())
+    assert_eq!(elsewhere.get("/").await.status(), 200);
+
+    let change = app
+        .post_form(
+            "/account/password",
+            &[
+                ("current_password", PASSWORD),
+                ("password", NEW_PASSWORD),
+                ("password_confirmation", NEW_PASSWORD),
+            ],
+        )
         .await;
-    assert_eq!(app.get("/").await.status(), 303);
+    assert_eq!(change.status(), 303, "the password is changed");
+
+    assert_eq!(
+        elsewhere.get("/").await.status(),
+        303,
+        "the other browser is signed out"
+    );
+    assert_eq!(
+        elsewhere.sign_in("member@example.com", PASSWORD).await.status(),
+        401,
+        "the old password no longer signs in"
+    );
+    assert_eq!(
+        elsewhere
+            .sign_in("member@example.com", NEW_PASSWORD)
+            .await
+            .status(),
+        303,
+        "the new password signs in"
+    );
+    assert_eq!(elsewhere.get("/").await.status(), 200);
 }
 
 #[tokio::test]
@@ -184,7 +220,7 @@ async fn behind_https_the_cookie_is_secure_and_only_the_public_origin_may_post()
     let database = TestDatabase::create();
     let mut settings = settings_for(&database.url);
     settings.public_url = Some("https://keys.example.com/".into());
-    let app = latchkey::startup::Application::build(settings)
+    let app = Application::build(settings)
         .await
         .expect("the app starts");
     let port = app.port();
