@@ -1,4 +1,3 @@
-
 use crate::helpers::*;
 
 #[tokio::test]

@@ -187,13 +187,9 @@ async fn sixteen_concurrent_revocations_on_one_user_all_stay_revoked() {
     let member = app.create_member("member@example.com", &[]).await;
     let kept = app.user_role_ids(&member).await;
     let roles = many_roles(&app, "Revoke").await;
-    let (grant_to, grants) = (member.clone(), roles.clone());
-    app.with_db(move |conn| {
-        for role in &grants {
-            user::grant_role(conn, &grant_to, role, None).expect("grant a role");
-        }
-    })
-    .await;
+    for role in &roles {
+        app.grant_user_role(&member, role).await;
+    }
 
     let statuses = all_at_once(
         roles
@@ -265,11 +261,7 @@ async fn a_role_edited_by_many_at_once_keeps_its_new_permissions() {
 /// A person holding the Admin role, signed in with a client of their own.
 async fn signed_in_admin_user(app: &TestApp, email: &str) -> (String, reqwest::Client) {
     let id = app.create_member(email, &[]).await;
-    let grant = id.clone();
-    app.with_db(move |conn| {
-        user::grant_role(conn, &grant, ADMIN_ROLE_ID, None).expect("grant Admin")
-    })
-    .await;
+    app.grant_user_role(&id, ADMIN_ROLE_ID).await;
     (id, signed_in_client(app, email).await)
 }
 
@@ -355,10 +347,7 @@ async fn two_admins_demoting_each_other_leave_one_admin() {
         } else {
             ada.clone()
         };
-        app.with_db(move |conn| {
-            user::grant_role(conn, &demoted, ADMIN_ROLE_ID, None).expect("give Admin back")
-        })
-        .await;
+        app.grant_user_role(&demoted, ADMIN_ROLE_ID).await;
     }
 }
 
@@ -620,14 +609,8 @@ async fn a_password_change_racing_a_deactivation_never_reactivates_the_person() 
 async fn a_reset_link_redeemed_while_its_holder_is_promoted_never_outranks_its_issuer() {
     let app = spawn_app().await;
     let admin = app.admin_key().await;
-    app.create_member(
-        "helpdesk@example.com",
-        &[
-            USERS_RETRIEVE,
-            USERS_UPDATE,
-        ],
-    )
-    .await;
+    app.create_member("helpdesk@example.com", &[USERS_RETRIEVE, USERS_UPDATE])
+        .await;
     let helpdesk = signed_in_client(&app, "helpdesk@example.com").await;
     for (round, wait) in STAGGER_MS.iter().enumerate() {
         let email = format!("newcomer{round}@example.com");
@@ -740,40 +723,13 @@ async fn a_key_promoted_while_its_creator_is_deactivated_is_not_revoked_unchecke
         let email = format!("leaver{round}@example.com");
         let leaver = app.create_member(&email, &[]).await;
         // Many keys, so that checking each takes a while; the first one checked is promoted.
-        let (owner, role) = (leaver.clone(), readers.clone());
-        let mut keys: Vec<String> = app
-            .with_db(move |conn| {
-                (0..24)
-                    .map(|i| {
-                        let generated = latchkey::auth::api_key::generate();
-                        let id = latchkey::db::new_id();
-                        let at = latchkey::db::now();
-                        latchkey::models::api_key::insert(
-                            conn,
-                            &latchkey::models::api_key::NewApiKey {
-                                id: &id,
-                                public_id: &generated.public_id,
-                                name: &format!("Key {i}"),
-                                description: "",
-                                secret_hash: &generated.secret_hash,
-                                created_by: Some(&owner),
-                                created_at: at,
-                                updated_at: at,
-                                expires_at: None,
-                            },
-                        )
-                        .expect("insert a key");
-                        latchkey::models::api_key::set_roles(
-                            conn,
-                            &id,
-                            std::slice::from_ref(&role),
-                        )
-                        .expect("give the key its role");
-                        id
-                    })
-                    .collect()
-            })
-            .await;
+        let held = [readers.as_str()];
+        let mut keys = Vec::new();
+        for i in 0..24 {
+            let name = format!("Key {i}");
+            let made = app.issue_key_made_by(&name, &held, Some(&leaver), None);
+            keys.push(made.await.0);
+        }
         keys.sort();
         let promoted_key = keys[0].clone();
         let deactivate = offboarder

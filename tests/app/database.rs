@@ -1,6 +1,5 @@
 use std::time::{Duration, Instant};
 
-
 use crate::helpers::*;
 
 #[tokio::test]

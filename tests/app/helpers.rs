@@ -384,6 +384,22 @@ impl TestApp {
         secret
     }
 
+    /// Issues a key holding these roles as `created_by` made it (or Latchkey, for `None`), expiring
+    /// at `expires_at` (or never); returns (its id, its full text).
+    pub async fn issue_key_made_by(
+        &self,
+        name: &str,
+        role_ids: &[&str],
+        created_by: Option<&str>,
+        expires_at: Option<chrono::NaiveDateTime>,
+    ) -> (String, String) {
+        let creator = match created_by {
+            Some(user_id) => seed::acting_as(&self.db, user_id).await,
+            None => seed::seeder(),
+        };
+        seed::key_made_by(&self.db, creator, name, &owned(role_ids), expires_at).await
+    }
+
     /// Revokes a key (by id).
     pub async fn revoke_key(&self, key_id: &str) {
         seed::revoke_key(&self.db, key_id).await

@@ -6,45 +6,9 @@ use chrono::{Duration, NaiveDateTime};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use latchkey::models::api_key::{self, NewApiKey};
+use latchkey::models::api_key;
 
 use crate::helpers::*;
-
-/// A key written directly: (its id, its full text).
-async fn key_with(
-    app: &TestApp,
-    name: &str,
-    role_ids: &[&str],
-    created_by: Option<&str>,
-    expires_at: Option<NaiveDateTime>,
-) -> (String, String) {
-    let name = name.to_string();
-    let role_ids: Vec<String> = role_ids.iter().map(|r| r.to_string()).collect();
-    let created_by = created_by.map(str::to_string);
-    app.with_db(move |conn| {
-        let generated = latchkey::auth::api_key::generate();
-        let now = latchkey::db::now();
-        let id = latchkey::db::new_id();
-        api_key::insert(
-            conn,
-            &NewApiKey {
-                id: &id,
-                public_id: &generated.public_id,
-                name: &name,
-                description: "",
-                secret_hash: &generated.secret_hash,
-                created_by: created_by.as_deref(),
-                created_at: now,
-                updated_at: now,
-                expires_at,
-            },
-        )
-        .expect("insert a key");
-        api_key::set_roles(conn, &id, &role_ids).expect("give the key its roles");
-        (id, generated.full_key)
-    })
-    .await
-}
 
 async fn key_row(app: &TestApp, key_id: &str) -> api_key::ApiKey {
     let key_id = key_id.to_string();
@@ -123,7 +87,9 @@ fn assert_refused_for_rank(answer: &Value) {
 async fn a_member_who_may_only_deactivate_cannot_revoke_keys_through_deactivation() {
     let app = spawn_app().await;
     let leaver = app.create_member("leaver@example.com", &[]).await;
-    let (admin_key, _) = key_with(&app, "Deploys", &[ADMIN_ROLE_ID], Some(&leaver), None).await;
+    let (admin_key, _) = app
+        .issue_key_made_by("Deploys", &[ADMIN_ROLE_ID], Some(&leaver), None)
+        .await;
     let offboarder = member_client(&app, "hr@example.com", &[USERS_RETRIEVE, USERS_DELETE]).await;
 
     let confirm = body(get(&app, &offboarder, &format!("/team/{leaver}/deactivate")).await).await;
@@ -180,8 +146,12 @@ async fn revoking_a_leavers_keys_needs_the_rank_to_revoke_every_one_of_them() {
     let app = spawn_app().await;
     let leaver = app.create_member("leaver@example.com", &[]).await;
     let readers = app.create_role("Readers", &[AUDIT_LOG_RETRIEVE]).await;
-    let (small_key, _) = key_with(&app, "Reports", &[&readers], Some(&leaver), None).await;
-    let (admin_key, _) = key_with(&app, "Deploys", &[ADMIN_ROLE_ID], Some(&leaver), None).await;
+    let (small_key, _) = app
+        .issue_key_made_by("Reports", &[&readers], Some(&leaver), None)
+        .await;
+    let (admin_key, _) = app
+        .issue_key_made_by("Deploys", &[ADMIN_ROLE_ID], Some(&leaver), None)
+        .await;
     let offboarder = member_client(
         &app,
         "hr@example.com",
@@ -235,7 +205,9 @@ async fn revoking_a_leavers_keys_needs_the_rank_to_revoke_every_one_of_them() {
 #[tokio::test]
 async fn a_key_editor_without_admin_cannot_rename_or_redate_an_admin_key() {
     let app = spawn_app().await;
-    let (admin_key, _) = key_with(&app, "Deploys", &[ADMIN_ROLE_ID], None, None).await;
+    let (admin_key, _) = app
+        .issue_key_made_by("Deploys", &[ADMIN_ROLE_ID], None, None)
+        .await;
     let editor = member_client(
         &app,
         "editor@example.com",
@@ -279,7 +251,9 @@ async fn a_key_editor_without_admin_cannot_rename_or_redate_an_admin_key() {
             &[SERVICE_ACCOUNTS_RETRIEVE, SERVICE_ACCOUNTS_UPDATE],
         )
         .await;
-    let (_, updater) = key_with(&app, "Updater", &[&updaters], None, None).await;
+    let (_, updater) = app
+        .issue_key_made_by("Updater", &[&updaters], None, None)
+        .await;
     for patch in [
         json!({"name": "Mine now"}),
         json!({"expires_at": rfc3339(in_hours(1))}),
@@ -321,7 +295,9 @@ async fn a_key_editor_without_admin_cannot_rename_or_redate_an_admin_key() {
 #[tokio::test]
 async fn a_key_revoker_without_admin_cannot_revoke_an_admin_key() {
     let app = spawn_app().await;
-    let (admin_key, _) = key_with(&app, "Deploys", &[ADMIN_ROLE_ID], None, None).await;
+    let (admin_key, _) = app
+        .issue_key_made_by("Deploys", &[ADMIN_ROLE_ID], None, None)
+        .await;
     let revoker = member_client(
         &app,
         "revoker@example.com",
@@ -354,7 +330,9 @@ async fn a_key_revoker_without_admin_cannot_revoke_an_admin_key() {
     let revokers = app
         .create_role("Key revokers", &[SERVICE_ACCOUNTS_DELETE])
         .await;
-    let (_, api_revoker) = key_with(&app, "Revoker", &[&revokers], None, None).await;
+    let (_, api_revoker) = app
+        .issue_key_made_by("Revoker", &[&revokers], None, None)
+        .await;
     let answer = app
         .api(
             Method::DELETE,
@@ -376,7 +354,9 @@ async fn a_key_revoker_without_admin_cannot_revoke_an_admin_key() {
 async fn a_superior_still_changes_and_revokes_keys_within_their_rank() {
     let app = spawn_app().await;
     let readers = app.create_role("Readers", &[AUDIT_LOG_RETRIEVE]).await;
-    let (key_id, _) = key_with(&app, "Reports", &[&readers], None, None).await;
+    let (key_id, _) = app
+        .issue_key_made_by("Reports", &[&readers], None, None)
+        .await;
     let manager = member_client(
         &app,
         "manager@example.com",
@@ -422,7 +402,9 @@ async fn a_superior_still_changes_and_revokes_keys_within_their_rank() {
             ],
         )
         .await;
-    let (_, manager_key) = key_with(&app, "Manager", &[&managers], None, None).await;
+    let (_, manager_key) = app
+        .issue_key_made_by("Manager", &[&managers], None, None)
+        .await;
     let patched = app
         .api(
             Method::PATCH,
@@ -500,7 +482,9 @@ async fn a_role_editor_cannot_rename_or_delete_a_role_it_could_not_give() {
             &[ROLES_UPDATE, ROLES_DELETE, ROLES_RETRIEVE],
         )
         .await;
-    let (_, key) = key_with(&app, "Role editor", &[&editors], None, None).await;
+    let (_, key) = app
+        .issue_key_made_by("Role editor", &[&editors], None, None)
+        .await;
     let patched = app
         .api(Method::PATCH, &format!("/api/v1/roles/{powerful}"), &key)
         .json(&json!({"name": "Harmless"}))
@@ -639,11 +623,7 @@ async fn a_reset_link_stops_working_when_its_holder_is_promoted_beyond_its_issue
     );
 
     // The colleague becomes an administrator before the link is used.
-    let promoted = colleague.clone();
-    app.with_db(move |conn| {
-        latchkey::models::user::grant_role(conn, &promoted, ADMIN_ROLE_ID, None).unwrap()
-    })
-    .await;
+    app.grant_user_role(&colleague, ADMIN_ROLE_ID).await;
     let person = new_client();
     let form = person
         .get(app.url(&format!("/set-password?token={token}")))
@@ -710,8 +690,10 @@ async fn a_superior_still_issues_links_and_deactivates_within_their_rank() {
 async fn an_expiring_key_cannot_outlive_itself_nor_extend_its_own_expiry() {
     let app = spawn_app().await;
     let expires = in_hours(24);
-    let (own_id, key) = key_with(&app, "Temporary", &[ADMIN_ROLE_ID], None, Some(expires)).await;
-    let (other_id, _) = key_with(&app, "Forever", &[], None, None).await;
+    let (own_id, key) = app
+        .issue_key_made_by("Temporary", &[ADMIN_ROLE_ID], None, Some(expires))
+        .await;
+    let (other_id, _) = app.issue_key_made_by("Forever", &[], None, None).await;
 
     let refusals = [
         (
@@ -802,7 +784,9 @@ async fn an_expiring_key_cannot_outlive_itself_nor_extend_its_own_expiry() {
     assert_eq!(key_row(&app, &other_id).await.expires_at, None);
 
     // A key without expiry is not limited.
-    let (_, forever) = key_with(&app, "Unlimited", &[ADMIN_ROLE_ID], None, None).await;
+    let (_, forever) = app
+        .issue_key_made_by("Unlimited", &[ADMIN_ROLE_ID], None, None)
+        .await;
     let unlimited = app
         .api(Method::POST, "/api/v1/service-accounts", &forever)
         .json(&json!({"name": "Also forever"}))
@@ -816,18 +800,10 @@ async fn an_expiring_key_cannot_outlive_itself_nor_extend_its_own_expiry() {
 async fn a_user_updater_cannot_change_an_administrators_roles_but_still_changes_a_peers() {
     let app = spawn_app().await;
     let admin = app.create_member("boss@example.com", &[]).await;
-    let promote = admin.clone();
-    app.with_db(move |conn| {
-        latchkey::models::user::grant_role(conn, &promote, ADMIN_ROLE_ID, None).unwrap()
-    })
-    .await;
+    app.grant_user_role(&admin, ADMIN_ROLE_ID).await;
     let plain = app.create_role("Newcomers", &[]).await;
     let spare = app.create_role("Spare", &[]).await;
-    let give_spare = (admin.clone(), spare.clone());
-    app.with_db(move |conn| {
-        latchkey::models::user::grant_role(conn, &give_spare.0, &give_spare.1, None).unwrap()
-    })
-    .await;
+    app.grant_user_role(&admin, &spare).await;
     let admin_roles = app.user_role_ids(&admin).await;
     let helpdesk = member_client(
         &app,
@@ -856,7 +832,9 @@ async fn a_user_updater_cannot_change_an_administrators_roles_but_still_changes_
     let updaters = app
         .create_role("User updaters", &[USERS_RETRIEVE, USERS_UPDATE])
         .await;
-    let (_, key) = key_with(&app, "Helpdesk", &[&updaters], None, None).await;
+    let (_, key) = app
+        .issue_key_made_by("Helpdesk", &[&updaters], None, None)
+        .await;
     let granted = app
         .api(
             Method::PUT,

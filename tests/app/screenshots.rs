@@ -5,7 +5,6 @@
 
 use std::path::PathBuf;
 
-
 use crate::browser::Browser;
 use crate::browser_flows::{open_development_tab, sign_in, tick};
 use crate::helpers::*;

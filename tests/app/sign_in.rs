@@ -155,7 +155,10 @@ async fn a_password_change_signs_out_other_browsers_and_only_the_new_password_si
     app.create_member("member@example.com", &[]).await;
     let elsewhere = app.visitor();
     assert_eq!(
-        elsewhere.sign_in("member@example.com", PASSWORD).await.status(),
+        elsewhere
+            .sign_in("member@example.com", PASSWORD)
+            .await
+            .status(),
         303
     );
     assert_eq!(
@@ -182,7 +185,10 @@ async fn a_password_change_signs_out_other_browsers_and_only_the_new_password_si
         "the other browser is signed out"
     );
     assert_eq!(
-        elsewhere.sign_in("member@example.com", PASSWORD).await.status(),
+        elsewhere
+            .sign_in("member@example.com", PASSWORD)
+            .await
+            .status(),
         401,
         "the old password no longer signs in"
     );
@@ -220,9 +226,7 @@ async fn behind_https_the_cookie_is_secure_and_only_the_public_origin_may_post()
     let database = TestDatabase::create();
     let mut settings = settings_for(&database.url);
     settings.public_url = Some("https://keys.example.com/".into());
-    let app = Application::build(settings)
-        .await
-        .expect("the app starts");
+    let app = Application::build(settings).await.expect("the app starts");
     let port = app.port();
     let db = app.db().clone();
     tokio::spawn(app.run_until_stopped());

@@ -1,4 +1,3 @@
-
 use crate::helpers::*;
 
 #[tokio::test]
@@ -160,12 +159,7 @@ async fn a_superior_cannot_take_away_a_role_they_could_not_grant() {
     );
     let powerful = app.create_role("Powerful", &[AUDIT_LOG_RETRIEVE]).await;
     let senior = app.create_member("senior@example.com", &[]).await;
-    let grant = powerful.clone();
-    let target = senior.clone();
-    app.with_db(move |conn| {
-        latchkey::models::user::grant_role(conn, &target, &grant, None).unwrap()
-    })
-    .await;
+    app.grant_user_role(&senior, &powerful).await;
 
     let page = body(app.get(&format!("/team/{senior}")).await).await;
     assert!(
@@ -236,11 +230,7 @@ async fn the_last_active_admin_cannot_be_demoted_or_deactivated() {
         .send()
         .await
         .unwrap();
-    let grant = second.clone();
-    app.with_db(move |conn| {
-        latchkey::models::user::grant_role(conn, &grant, ADMIN_ROLE_ID, None).unwrap()
-    })
-    .await;
+    app.grant_user_role(&second, ADMIN_ROLE_ID).await;
     let refused = other
         .post(app.url(&format!("/team/{admin_id}/deactivate")))
         .form(&[("x", "")])

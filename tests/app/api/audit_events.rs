@@ -10,11 +10,7 @@ async fn audit_events_are_read_with_filters_and_actions_by_keys_are_attributed()
     let key = app.admin_key().await;
     for n in 0..3 {
         let made = app
-            .api_post_json(
-                "/api/v1/roles",
-                &key,
-                &json!({"name": format!("Role {n}")}),
-            )
+            .api_post_json("/api/v1/roles", &key, &json!({"name": format!("Role {n}")}))
             .await;
         assert_eq!(made.status(), 201);
     }

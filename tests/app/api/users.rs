@@ -29,7 +29,10 @@ async fn users_roles_are_granted_within_the_keys_own_permissions() {
         .iter()
         .any(|r| r["name"] == "Readers"));
     let refused = app
-        .api_put(&format!("/api/v1/users/{member}/roles/{powerful}"), &granter)
+        .api_put(
+            &format!("/api/v1/users/{member}/roles/{powerful}"),
+            &granter,
+        )
         .await;
     assert_eq!(refused.status(), 422);
     let revoked = app

@@ -3,8 +3,11 @@
 //! and clears the cache of verified keys. Shared by the tests (`tests/app/helpers.rs`) and the
 //! benchmarks (`benches/support`), so it names nothing but the library.
 
-use latchkey::auth::Principal;
+use chrono::NaiveDateTime;
+use latchkey::auth::{PermissionSet, Principal, PrincipalKind};
 use latchkey::db::Db;
+use latchkey::error::AppError;
+use latchkey::models::user;
 use latchkey::services::api_keys::{self, Expiry, KeyInput};
 use latchkey::services::roles::{self, RoleInput, ROLE_FORM_FIELDS};
 use latchkey::services::team::{self, InviteInput};
@@ -35,16 +38,47 @@ pub async fn role(db: &Db, name: &str, permissions: &[String]) -> String {
         .id
 }
 
+/// A team member acting with every permission: for seeding what they made (a key they created
+/// while they held the rights to) without giving them those rights first.
+pub async fn acting_as(db: &Db, user_id: &str) -> Principal {
+    let id = user_id.to_string();
+    let person = db
+        .run(move |conn| user::find(conn, &id).map_err(AppError::from))
+        .await
+        .expect("look up the person")
+        .unwrap_or_else(|| panic!("no person {user_id}"));
+    Principal {
+        kind: PrincipalKind::User,
+        id: person.id,
+        label: person.email,
+        display_name: person.display_name,
+        permissions: PermissionSet::all(),
+        ip: None,
+    }
+}
+
 /// A key that never expires, holding the roles `role_ids`; returns (its id, its full text).
 pub async fn key(db: &Db, name: &str, role_ids: &[String]) -> (String, String) {
+    key_made_by(db, seeder(), name, role_ids, None).await
+}
+
+/// A key created by `creator`, holding the roles `role_ids`, expiring at `expires_at` (or never);
+/// returns (its id, its full text).
+pub async fn key_made_by(
+    db: &Db,
+    creator: Principal,
+    name: &str,
+    role_ids: &[String],
+    expires_at: Option<NaiveDateTime>,
+) -> (String, String) {
     let input = KeyInput {
         name: name.into(),
         description: String::new(),
-        expiry: Ok(Expiry::Never),
+        expiry: Ok(expires_at.map_or(Expiry::Never, Expiry::At)),
         role_ids: role_ids.to_vec(),
         new_roles: Vec::new(),
     };
-    let created = api_keys::create(db, seeder(), input)
+    let created = api_keys::create(db, creator, input)
         .await
         .unwrap_or_else(|e| panic!("seed the key {name}: {e:?}"));
     (created.key.id, created.secret)
