@@ -22,6 +22,7 @@ mod rank;
 mod roles;
 mod screenshots;
 mod security;
+mod services;
 mod sessions;
 mod setup;
 mod sign_in;
