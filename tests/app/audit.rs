@@ -258,14 +258,8 @@ async fn succeed_through_the_api(app: &TestApp, method: &str, path: &str) {
         }
         ("DELETE", "/api/v1/service-accounts/{id}/roles/{role_id}") => {
             let (id, role) = (key_id().await, role_id().await);
-            app.api(
-                Method::PUT,
-                &format!("/api/v1/service-accounts/{id}/roles/{role}"),
-                &key,
-            )
-            .send()
-            .await
-            .unwrap();
+            app.api_put(&format!("/api/v1/service-accounts/{id}/roles/{role}"), &key)
+                .await;
             app.api(
                 Method::DELETE,
                 &format!("/api/v1/service-accounts/{id}/roles/{role}"),

@@ -220,11 +220,8 @@ async fn a_role_edited_by_many_at_once_keeps_its_new_permissions() {
     let permissions: Vec<String> = (0..4).map(|i| format!("documents.action-{i}")).collect();
     for name in &permissions {
         let made = app
-            .api(Method::POST, "/api/v1/permissions", &admin)
-            .json(&json!({"name": name}))
-            .send()
-            .await
-            .expect("create a permission");
+            .api_post_json("/api/v1/permissions", &admin, &json!({"name": name}))
+            .await;
         assert_eq!(made.status(), 201);
     }
     let role = app.create_role("Edited", &[]).await;
@@ -249,11 +246,12 @@ async fn a_role_edited_by_many_at_once_keeps_its_new_permissions() {
              before another edit"
         );
         let clear = app
-            .api(Method::PATCH, &format!("/api/v1/roles/{role}"), &admin)
-            .json(&json!({"permissions": []}))
-            .send()
-            .await
-            .expect("clear the role");
+            .api_patch_json(
+                &format!("/api/v1/roles/{role}"),
+                &admin,
+                &json!({"permissions": []}),
+            )
+            .await;
         assert_eq!(clear.status(), 200);
     }
 }

@@ -260,27 +260,21 @@ async fn a_key_editor_without_admin_cannot_rename_or_redate_an_admin_key() {
         json!({"roles": []}),
     ] {
         let answer = app
-            .api(
-                Method::PATCH,
+            .api_patch_json(
                 &format!("/api/v1/service-accounts/{admin_key}"),
                 &updater,
+                &patch,
             )
-            .json(&patch)
-            .send()
-            .await
-            .unwrap();
+            .await;
         assert_eq!(answer.status(), 403, "{patch}");
         assert_refused_for_rank(&json_of(answer).await);
     }
     let removed = app
-        .api(
-            Method::DELETE,
+        .api_delete(
             &format!("/api/v1/service-accounts/{admin_key}/roles/{ADMIN_ROLE_ID}"),
             &updater,
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(removed.status(), 403, "nor take its Admin role");
 
     let key = key_row(&app, &admin_key).await;
@@ -334,14 +328,11 @@ async fn a_key_revoker_without_admin_cannot_revoke_an_admin_key() {
         .issue_key_made_by("Revoker", &[&revokers], None, None)
         .await;
     let answer = app
-        .api(
-            Method::DELETE,
+        .api_delete(
             &format!("/api/v1/service-accounts/{admin_key}"),
             &api_revoker,
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(answer.status(), 403);
     assert_refused_for_rank(&json_of(answer).await);
     assert!(
@@ -406,29 +397,20 @@ async fn a_superior_still_changes_and_revokes_keys_within_their_rank() {
         .issue_key_made_by("Manager", &[&managers], None, None)
         .await;
     let patched = app
-        .api(
-            Method::PATCH,
+        .api_patch_json(
             &format!("/api/v1/service-accounts/{key_id}"),
             &manager_key,
+            &json!({"name": "Reports", "expires_at": null}),
         )
-        .json(&json!({"name": "Reports", "expires_at": null}))
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(
         patched.status(),
         200,
         "a key that never expires may remove an expiry"
     );
     let revoked = app
-        .api(
-            Method::DELETE,
-            &format!("/api/v1/service-accounts/{key_id}"),
-            &manager_key,
-        )
-        .send()
-        .await
-        .unwrap();
+        .api_delete(&format!("/api/v1/service-accounts/{key_id}"), &manager_key)
+        .await;
     assert_eq!(revoked.status(), 200);
     assert!(key_row(&app, &key_id).await.revoked_at.is_some());
 }
@@ -486,20 +468,19 @@ async fn a_role_editor_cannot_rename_or_delete_a_role_it_could_not_give() {
         .issue_key_made_by("Role editor", &[&editors], None, None)
         .await;
     let patched = app
-        .api(Method::PATCH, &format!("/api/v1/roles/{powerful}"), &key)
-        .json(&json!({"name": "Harmless"}))
-        .send()
-        .await
-        .unwrap();
+        .api_patch_json(
+            &format!("/api/v1/roles/{powerful}"),
+            &key,
+            &json!({"name": "Harmless"}),
+        )
+        .await;
     assert_eq!(patched.status(), 403);
     let answer = json_of(patched).await;
     assert_refused_for_rank(&answer);
     assert_eq!(answer["error"]["required"], USERS_DELETE);
     let removed = app
-        .api(Method::DELETE, &format!("/api/v1/roles/{powerful}"), &key)
-        .send()
-        .await
-        .unwrap();
+        .api_delete(&format!("/api/v1/roles/{powerful}"), &key)
+        .await;
     assert_eq!(removed.status(), 403);
 
     let role = app
@@ -512,11 +493,12 @@ async fn a_role_editor_cannot_rename_or_delete_a_role_it_could_not_give() {
     // A role within their rank they still rename.
     let mine = app.create_role("Readers", &[ROLES_RETRIEVE]).await;
     let ok = app
-        .api(Method::PATCH, &format!("/api/v1/roles/{mine}"), &key)
-        .json(&json!({"name": "Role readers"}))
-        .send()
-        .await
-        .unwrap();
+        .api_patch_json(
+            &format!("/api/v1/roles/{mine}"),
+            &key,
+            &json!({"name": "Role readers"}),
+        )
+        .await;
     assert_eq!(ok.status(), 200);
     assert!(app.role_named("Role readers").await.is_some());
 }
@@ -724,11 +706,8 @@ async fn an_expiring_key_cannot_outlive_itself_nor_extend_its_own_expiry() {
     ];
     for (path, method, payload) in refusals {
         let answer = app
-            .api(method.clone(), &path, &key)
-            .json(&payload)
-            .send()
-            .await
-            .unwrap();
+            .api_send_json(method.clone(), &path, &key, &payload)
+            .await;
         assert_eq!(answer.status(), 422, "{method} {path} {payload}");
         let answer = json_of(answer).await;
         assert_eq!(answer["error"]["field"], "expires_at", "{answer}");
@@ -745,37 +724,32 @@ async fn an_expiring_key_cannot_outlive_itself_nor_extend_its_own_expiry() {
 
     // Within its own lifetime it still works.
     let shorter = app
-        .api(
-            Method::PATCH,
+        .api_patch_json(
             &format!("/api/v1/service-accounts/{own_id}"),
             &key,
+            &json!({"expires_at": rfc3339(in_hours(12))}),
         )
-        .json(&json!({"expires_at": rfc3339(in_hours(12))}))
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(shorter.status(), 200, "it may shorten its own expiry");
     let created = app
-        .api(Method::POST, "/api/v1/service-accounts", &key)
-        .json(&json!({"name": "Short-lived", "expires_at": rfc3339(in_hours(6))}))
-        .send()
-        .await
-        .unwrap();
+        .api_post_json(
+            "/api/v1/service-accounts",
+            &key,
+            &json!({"name": "Short-lived", "expires_at": rfc3339(in_hours(6))}),
+        )
+        .await;
     assert_eq!(
         created.status(),
         201,
         "and create a key that expires before it"
     );
     let renamed = app
-        .api(
-            Method::PATCH,
+        .api_patch_json(
             &format!("/api/v1/service-accounts/{other_id}"),
             &key,
+            &json!({"name": "Forever and ever"}),
         )
-        .json(&json!({"name": "Forever and ever"}))
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(
         renamed.status(),
         200,
@@ -788,11 +762,12 @@ async fn an_expiring_key_cannot_outlive_itself_nor_extend_its_own_expiry() {
         .issue_key_made_by("Unlimited", &[ADMIN_ROLE_ID], None, None)
         .await;
     let unlimited = app
-        .api(Method::POST, "/api/v1/service-accounts", &forever)
-        .json(&json!({"name": "Also forever"}))
-        .send()
-        .await
-        .unwrap();
+        .api_post_json(
+            "/api/v1/service-accounts",
+            &forever,
+            &json!({"name": "Also forever"}),
+        )
+        .await;
     assert_eq!(unlimited.status(), 201);
 }
 
@@ -836,25 +811,13 @@ async fn a_user_updater_cannot_change_an_administrators_roles_but_still_changes_
         .issue_key_made_by("Helpdesk", &[&updaters], None, None)
         .await;
     let granted = app
-        .api(
-            Method::PUT,
-            &format!("/api/v1/users/{admin}/roles/{plain}"),
-            &key,
-        )
-        .send()
-        .await
-        .unwrap();
+        .api_put(&format!("/api/v1/users/{admin}/roles/{plain}"), &key)
+        .await;
     assert_eq!(granted.status(), 403);
     assert_refused_for_rank(&json_of(granted).await);
     let revoked = app
-        .api(
-            Method::DELETE,
-            &format!("/api/v1/users/{admin}/roles/{spare}"),
-            &key,
-        )
-        .send()
-        .await
-        .unwrap();
+        .api_delete(&format!("/api/v1/users/{admin}/roles/{spare}"), &key)
+        .await;
     assert_eq!(revoked.status(), 403, "nor take a role anyone could give");
     assert_refused_for_rank(&json_of(revoked).await);
     let mut held = app.user_role_ids(&admin).await;
@@ -882,24 +845,12 @@ async fn a_user_updater_cannot_change_an_administrators_roles_but_still_changes_
     assert_eq!(saved.status(), 303);
     assert!(app.user_role_ids(&peer).await.contains(&plain));
     let revoked = app
-        .api(
-            Method::DELETE,
-            &format!("/api/v1/users/{peer}/roles/{plain}"),
-            &key,
-        )
-        .send()
-        .await
-        .unwrap();
+        .api_delete(&format!("/api/v1/users/{peer}/roles/{plain}"), &key)
+        .await;
     assert_eq!(revoked.status(), 200);
     let granted = app
-        .api(
-            Method::PUT,
-            &format!("/api/v1/users/{peer}/roles/{spare}"),
-            &key,
-        )
-        .send()
-        .await
-        .unwrap();
+        .api_put(&format!("/api/v1/users/{peer}/roles/{spare}"), &key)
+        .await;
     assert!(granted.status().is_success(), "{}", granted.status());
     let held = app.user_role_ids(&peer).await;
     assert!(held.contains(&spare) && !held.contains(&plain));
