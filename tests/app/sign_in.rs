@@ -129,6 +129,8 @@ async fn deactivated_user_is_signed_out_at_the_next_request() {
     );
     assert_eq!(app.get("/").await.status(), 200);
 
+    // Only the status changes (the Team tab's deactivation also deletes the sessions): the check is
+    // made at every request.
     app.with_db(move |conn| {
         latchkey::models::user::set_status(
             conn,
