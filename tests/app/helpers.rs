@@ -378,6 +378,16 @@ impl TestApp {
         seed::grant_user_role(&self.db, user_id, role_id).await
     }
 
+    /// Deactivates a team member (their sessions end; their keys keep working).
+    pub async fn deactivate_member(&self, user_id: &str) {
+        seed::deactivate(&self.db, user_id).await
+    }
+
+    /// Reactivates a deactivated team member.
+    pub async fn reactivate_member(&self, user_id: &str) {
+        seed::reactivate(&self.db, user_id).await
+    }
+
     /// Issues a key holding these roles and returns its full text.
     pub async fn issue_key(&self, name: &str, role_ids: &[&str]) -> String {
         let (_, secret) = seed::key(&self.db, name, &owned(role_ids)).await;

@@ -145,10 +145,7 @@ async fn two_admins_deactivating_each_other_leave_one_admin() {
         } else {
             (ada.clone(), "ada@example.com")
         };
-        app.with_db(move |conn| {
-            user::set_status(conn, &deactivated, user::STATUS_ACTIVE).expect("reactivate")
-        })
-        .await;
+        app.reactivate_member(&deactivated).await;
         let client = signed_in_client(&app, email).await;
         if ada_deactivates_bob {
             bob_client = client;
@@ -294,11 +291,7 @@ async fn two_reactivations_of_one_person_at_once_reactivate_once() {
     let (_, bob_client) = signed_in_admin_user(&app, "bob@example.com").await;
     let member = app.create_member("returner@example.com", &[]).await;
     for round in 0..8 {
-        let deactivate = member.clone();
-        app.with_db(move |conn| {
-            user::set_status(conn, &deactivate, user::STATUS_DEACTIVATED).expect("deactivate")
-        })
-        .await;
+        app.deactivate_member(&member).await;
         let path = format!("/team/{member}/reactivate");
         let (ada, bob) = tokio::join!(
             ada_client

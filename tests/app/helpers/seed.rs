@@ -120,3 +120,17 @@ pub async fn revoke_key(db: &Db, key_id: &str) {
         .await
         .unwrap_or_else(|e| panic!("revoke the key {key_id}: {e:?}"));
 }
+
+/// Deactivates a team member (their sessions end; their keys keep working).
+pub async fn deactivate(db: &Db, user_id: &str) {
+    team::deactivate(db, seeder(), user_id.into(), false)
+        .await
+        .unwrap_or_else(|e| panic!("deactivate {user_id}: {e:?}"));
+}
+
+/// Reactivates a deactivated team member.
+pub async fn reactivate(db: &Db, user_id: &str) {
+    team::reactivate(db, seeder(), user_id.into())
+        .await
+        .unwrap_or_else(|e| panic!("reactivate {user_id}: {e:?}"));
+}
