@@ -105,17 +105,17 @@ async fn sign_in_returns_to_the_page_that_asked_for_it() {
         .await;
     assert_eq!(location(&response), "/roles");
 
-    let other = new_client();
+    let other = app.visitor();
     let offsite = other
-        .post(app.url("/login"))
-        .form(&[
-            ("email", ADMIN_EMAIL),
-            ("password", PASSWORD),
-            ("next", "//evil.example/"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/login",
+            &[
+                ("email", ADMIN_EMAIL),
+                ("password", PASSWORD),
+                ("next", "//evil.example/"),
+            ],
+        )
+        .await;
     assert_eq!(location(&offsite), "/", "never redirects to another site");
 }
 
