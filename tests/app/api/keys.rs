@@ -107,7 +107,7 @@ async fn a_key_cannot_create_keys_or_roles_beyond_its_own_permissions() {
     let role = app
         .api_post_json(
             "/api/v1/roles",
-            &manager,
+            manager,
             &json!({"name": "Backdoor", "permissions": [USERS_DELETE]}),
         )
         .await;
@@ -119,12 +119,12 @@ async fn a_key_cannot_create_keys_or_roles_beyond_its_own_permissions() {
     let add_powerful = app
         .api_put(
             &format!("/api/v1/service-accounts/{own_id}/roles/{powerful}"),
-            &manager,
+            manager,
         )
         .await;
     assert_eq!(add_powerful.status(), 422, "nor through PUT");
     let creator_less = app
-        .api_get(&format!("/api/v1/service-accounts/{own_id}"), &manager)
+        .api_get(&format!("/api/v1/service-accounts/{own_id}"), manager)
         .await;
     assert_eq!(
         json_of(creator_less).await["created_by"],
