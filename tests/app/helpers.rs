@@ -431,10 +431,20 @@ impl TestApp {
 
     /// Invites someone through the Team tab and returns (user id, the one-time link's token).
     pub async fn invite(&self, email: &str, role_ids: &[&str]) -> (String, String) {
-        let mut form = vec![("email", email), ("display_name", "Invited Person")];
+        self.invite_as(email, "Invited Person", role_ids).await
+    }
+
+    /// [`TestApp::invite`], with the name the person is invited under.
+    pub async fn invite_as(
+        &self,
+        email: &str,
+        display_name: &str,
+        role_ids: &[&str],
+    ) -> (String, String) {
+        let mut form = vec![("email", email), ("display_name", display_name)];
         form.extend(role_ids.iter().map(|id| ("role_ids", *id)));
         let response = self.post_form("/team/invite", &form).await;
-        assert_eq!(response.status(), 303, "the invitation is created");
+        assert_eq!(response.status(), 303, "{email} is invited");
         let link_page = location(&response);
         let user_id = link_page
             .trim_start_matches("/team/")

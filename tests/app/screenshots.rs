@@ -166,55 +166,19 @@ async fn readme_screenshots() {
     }
 }
 
-/// Invites someone through the Team tab as the signed-in admin of `app`, and returns their id and
-/// the one-time link's token.
-async fn invite_person(
-    app: &TestApp,
-    email: &str,
-    name: &str,
-    role_ids: &[&str],
-) -> (String, String) {
-    let mut form = vec![("email", email), ("display_name", name)];
-    form.extend(role_ids.iter().map(|id| ("role_ids", *id)));
-    let response = app.post_form("/team/invite", &form).await;
-    assert_eq!(response.status(), 303, "{email} is invited");
-    let link_page = location(&response);
-    let user_id = link_page
-        .trim_start_matches("/team/")
-        .trim_end_matches("/link")
-        .to_string();
-    let html = body(app.get(&link_page).await).await;
-    let token = html
-        .split("/set-password?token=")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("the page shows the link")
-        .to_string();
-    (user_id, token)
-}
-
-/// The invited person chooses a password with the link and signs in; returns their own client.
-async fn accept_invitation(app: &TestApp, email: &str, token: &str) -> reqwest::Client {
-    let client = new_client();
-    let set = client
-        .post(app.url("/set-password"))
-        .form(&[
-            ("token", token),
-            ("password", PASSWORD),
-            ("password_confirmation", PASSWORD),
-        ])
-        .send()
-        .await
-        .expect("POST /set-password");
+/// The invited person chooses a password with the link and signs in, in a browser of their own.
+async fn accept_invitation<'a>(app: &'a TestApp, email: &str, token: &str) -> Visitor<'a> {
+    let person = app.visitor();
+    let form = [
+        ("token", token),
+        ("password", PASSWORD),
+        ("password_confirmation", PASSWORD),
+    ];
+    let set = person.post_form("/set-password", &form).await;
     assert_eq!(set.status(), 303, "{email} sets a password");
-    let signed_in = client
-        .post(app.url("/login"))
-        .form(&[("email", email), ("password", PASSWORD)])
-        .send()
-        .await
-        .expect("POST /login");
+    let signed_in = person.sign_in(email, PASSWORD).await;
     assert_eq!(signed_in.status(), 303, "{email} signs in");
-    client
+    person
 }
 
 /// Whether the page, or a table in it, is wider than the window (and scrolls sideways).
@@ -320,36 +284,41 @@ async fn readme_screenshots_team() {
         .await;
     let auditor = app.create_role("Auditor", &[AUDIT_LOG_RETRIEVE]).await;
 
-    let (_, grace_token) =
-        invite_person(&app, "grace@example.com", "Grace Hopper", &[&team_leads]).await;
+    let (_, grace_token) = app
+        .invite_as("grace@example.com", "Grace Hopper", &[&team_leads])
+        .await;
     let grace = accept_invitation(&app, "grace@example.com", &grace_token).await;
-    let (ben_id, ben_token) = invite_person(
-        &app,
-        "ben@example.com",
-        "Ben Okafor",
-        &[&key_creators, &release_managers],
-    )
-    .await;
+    let (ben_id, ben_token) = app
+        .invite_as(
+            "ben@example.com",
+            "Ben Okafor",
+            &[&key_creators, &release_managers],
+        )
+        .await;
     let ben = accept_invitation(&app, "ben@example.com", &ben_token).await;
-    let (_, chen_token) = invite_person(&app, "chen@example.com", "Chen Wei", &[&read_only]).await;
+    let (_, chen_token) = app
+        .invite_as("chen@example.com", "Chen Wei", &[&read_only])
+        .await;
     accept_invitation(&app, "chen@example.com", &chen_token).await;
-    let (eli_id, eli_token) =
-        invite_person(&app, "eli@example.com", "Eli Novak", &[&key_creators]).await;
+    let (eli_id, eli_token) = app
+        .invite_as("eli@example.com", "Eli Novak", &[&key_creators])
+        .await;
     accept_invitation(&app, "eli@example.com", &eli_token).await;
-    invite_person(&app, "dana@example.com", "Dana Ruiz", &[&auditor]).await;
+    app.invite_as("dana@example.com", "Dana Ruiz", &[&auditor])
+        .await;
 
     // Grace, a team lead, cannot change Ben's roles: he holds Release managers, whose permissions
     // she lacks. The administrator gives him the Auditor role; Ben creates a key; Eli leaves.
     let refused = grace
-        .post(app.url(&format!("/team/{ben_id}/roles")))
-        .form(&[
-            ("role_ids", key_creators.as_str()),
-            ("role_ids", release_managers.as_str()),
-            ("role_ids", auditor.as_str()),
-        ])
-        .send()
-        .await
-        .expect("POST roles");
+        .post_form(
+            &format!("/team/{ben_id}/roles"),
+            &[
+                ("role_ids", key_creators.as_str()),
+                ("role_ids", release_managers.as_str()),
+                ("role_ids", auditor.as_str()),
+            ],
+        )
+        .await;
     assert_eq!(refused.status(), 403, "Ben is beyond Grace's rank");
     let saved = app
         .client
@@ -368,15 +337,15 @@ async fn readme_screenshots_team() {
         "the administrator gives Ben the Auditor role"
     );
     let key = ben
-        .post(app.url("/development/keys"))
-        .form(&[
-            ("name", "Release bot"),
-            ("expiry", "never"),
-            ("role_ids", key_creators.as_str()),
-        ])
-        .send()
-        .await
-        .expect("POST a key");
+        .post_form(
+            "/development/keys",
+            &[
+                ("name", "Release bot"),
+                ("expiry", "never"),
+                ("role_ids", key_creators.as_str()),
+            ],
+        )
+        .await;
     assert_eq!(key.status(), 303, "Ben creates a key");
     let wrong = new_client()
         .post(app.url("/login"))
