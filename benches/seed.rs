@@ -1,7 +1,7 @@
-//! Seeds a database for the HTTP benchmarks (`benches/wrk/run.sh`) with the library's own models:
-//! Latchkey's catalog and Admin role, 40 permissions of the operator's, `--roles` roles of 3 to 8
-//! permissions and `--keys` keys of 1 to 3 roles each. Prints one key holding the Admin role and one
-//! holding three roles:
+//! Seeds a database for the HTTP benchmarks (`benches/wrk/run.sh`) through the library's own
+//! services (each change audited, as in real use): Latchkey's catalog and Admin role, 40
+//! permissions of the operator's, `--roles` roles of 3 to 8 permissions and `--keys` keys of 1 to 3
+//! roles each. Prints one key holding the Admin role and one holding three roles:
 //!
 //! ```sh
 //! cargo bench --bench seed -- --keys 100000 --roles 1000 --db /tmp/latchkey-bench.db [--keys-out keys.txt]
@@ -12,7 +12,8 @@
 //! ROLE_KEY=lk_…
 //! ```
 //!
-//! `--keys-out` also writes every other key, one a line.
+//! `--keys-out` also writes every other key, one a line. Every key is its own transaction (one
+//! commit, synced to disk, each), so 100,000 keys take a few minutes.
 
 use std::io::Write;
 use std::process::ExitCode;

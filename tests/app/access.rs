@@ -1,4 +1,3 @@
-use latchkey::authz::catalog;
 use latchkey::middleware::access::Access;
 use latchkey::routes::ROUTES;
 

@@ -1,5 +1,3 @@
-use latchkey::authz::catalog::*;
-
 use crate::helpers::*;
 
 #[tokio::test]

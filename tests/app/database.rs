@@ -1,7 +1,5 @@
 use std::time::{Duration, Instant};
 
-use latchkey::startup::Application;
-
 use crate::helpers::*;
 
 #[tokio::test]
@@ -161,7 +159,6 @@ async fn concurrent_api_writes_wait_for_each_other_instead_of_failing() {
 /// gets a 400 page on PostgreSQL.
 #[tokio::test]
 async fn text_with_a_nul_character_is_refused_not_a_server_error() {
-    use reqwest::Method;
     use serde_json::{json, Value};
 
     let app = spawn_app().await;
@@ -173,18 +170,20 @@ async fn text_with_a_nul_character_is_refused_not_a_server_error() {
         assert_eq!(json["error"]["field"], field, "{json}");
     };
     let role = app
-        .api(Method::POST, "/api/v1/roles", &key)
-        .json(&json!({"name": "Ops\u{0}", "description": "x"}))
-        .send()
-        .await
-        .unwrap();
+        .api_post_json(
+            "/api/v1/roles",
+            &key,
+            &json!({"name": "Ops\u{0}", "description": "x"}),
+        )
+        .await;
     refused(role, "name").await;
     let inline = app
-        .api(Method::POST, "/api/v1/service-accounts", &key)
-        .json(&json!({"name": "Billing", "new_roles": [{"name": "a\u{0}b"}]}))
-        .send()
-        .await
-        .unwrap();
+        .api_post_json(
+            "/api/v1/service-accounts",
+            &key,
+            &json!({"name": "Billing", "new_roles": [{"name": "a\u{0}b"}]}),
+        )
+        .await;
     refused(inline, "new_roles[0].name").await;
     let verify = reqwest::Client::new()
         .post(app.url("/api/v1/keys/verify"))
@@ -193,17 +192,9 @@ async fn text_with_a_nul_character_is_refused_not_a_server_error() {
         .await
         .unwrap();
     refused(verify, "key").await;
-    let query = app
-        .api(Method::GET, "/api/v1/audit-events?actor=a%00b", &key)
-        .send()
-        .await
-        .unwrap();
+    let query = app.api_get("/api/v1/audit-events?actor=a%00b", &key).await;
     refused(query, "query").await;
-    let path = app
-        .api(Method::GET, "/api/v1/roles/a%00b", &key)
-        .send()
-        .await
-        .unwrap();
+    let path = app.api_get("/api/v1/roles/a%00b", &key).await;
     assert_eq!(path.status(), 404);
 
     let sign_in = app.sign_in("someone\u{0}@example.com", PASSWORD).await;

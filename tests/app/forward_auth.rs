@@ -302,11 +302,12 @@ async fn nginx_protects_a_service_with_the_readme_config() {
     let app = spawn_app().await;
     let admin = app.admin_key().await;
     let created = app
-        .api(Method::POST, "/api/v1/permissions", &admin)
-        .json(&json!({"name": "documents.render"}))
-        .send()
-        .await
-        .expect("POST /api/v1/permissions");
+        .api_post_json(
+            "/api/v1/permissions",
+            &admin,
+            &json!({"name": "documents.render"}),
+        )
+        .await;
     assert_eq!(created.status(), 201, "the README's permission is defined");
     let renderer = app.create_role("Renderer", &["documents.render"]).await;
     let reader = app.create_role("Reader", &["roles.retrieve"]).await;
@@ -416,14 +417,8 @@ async fn nginx_protects_a_service_with_the_readme_config() {
 
     // Revoked (it was just used, so Latchkey has it cached): 401 at the next request.
     let revoked = app
-        .api(
-            Method::DELETE,
-            &format!("/api/v1/service-accounts/{render_key_id}"),
-            &admin,
-        )
-        .send()
-        .await
-        .expect("revoke");
+        .api_delete(&format!("/api/v1/service-accounts/{render_key_id}"), &admin)
+        .await;
     assert_eq!(revoked.status(), 200, "the key is revoked");
     let (status, body) = call(service(Method::GET).bearer_auth(&render_key)).await;
     assert_eq!(status, 401, "a revoked key: {body}");

@@ -320,11 +320,7 @@ async fn head_answers_every_get_route_as_get_without_a_body() {
         );
         assert!(body(head).await.is_empty(), "HEAD {path} has no body");
     }
-    let head = app
-        .api(Method::HEAD, "/api/v1/roles", &key)
-        .send()
-        .await
-        .expect("HEAD");
+    let head = app.api_send(Method::HEAD, "/api/v1/roles", &key).await;
     assert_eq!(head.status(), 200);
     assert!(body(head).await.is_empty());
 }
@@ -345,34 +341,20 @@ async fn a_method_a_path_does_not_answer_is_a_405_naming_those_it_does() {
     assert_eq!(response.headers()["allow"], "GET, HEAD");
 
     // The API answers in JSON.
-    let response = app
-        .api(Method::DELETE, "/api/v1/roles", &key)
-        .send()
-        .await
-        .expect("DELETE");
+    let response = app.api_delete("/api/v1/roles", &key).await;
     assert_eq!(response.status(), 405);
     assert_eq!(response.headers()["allow"], "GET, HEAD, POST");
     let answer: Value = response.json().await.expect("JSON");
     assert_eq!(answer["error"]["code"], "METHOD_NOT_ALLOWED");
     let response = app
-        .api(Method::POST, "/api/v1/service-accounts/some-id", &key)
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("POST");
+        .api_post_json("/api/v1/service-accounts/some-id", &key, &json!({}))
+        .await;
     assert_eq!(response.status(), 405);
     assert_eq!(response.headers()["allow"], "GET, HEAD, PATCH, DELETE");
 
     // A path that does not exist is still a 404.
     assert_eq!(app.get("/nowhere").await.status(), 404);
-    assert_eq!(
-        app.api(Method::DELETE, "/api/v1/nowhere", &key)
-            .send()
-            .await
-            .expect("DELETE")
-            .status(),
-        404
-    );
+    assert_eq!(app.api_delete("/api/v1/nowhere", &key).await.status(), 404);
 }
 
 #[tokio::test]
@@ -423,14 +405,10 @@ async fn signed_in_pages_and_api_answers_are_not_stored_by_caches() {
         );
     }
     for path in ["/api/v1/whoami", "/api/v1/roles"] {
-        let response = app.api(Method::GET, path, &key).send().await.expect("GET");
+        let response = app.api_get(path, &key).await;
         assert_eq!(response.headers()["cache-control"], "no-store", "{path}");
     }
-    let response = app
-        .api(Method::GET, "/api/v1/roles", "lk_wrong")
-        .send()
-        .await
-        .expect("GET");
+    let response = app.api_get("/api/v1/roles", "lk_wrong").await;
     assert_eq!(response.status(), 401);
     assert_eq!(response.headers()["cache-control"], "no-store");
     // Static assets may be cached.
@@ -449,11 +427,12 @@ async fn every_page_an_admin_reaches_leaves_the_browser_console_clean() {
     app.signed_in_admin().await;
     let key = app.admin_key().await;
     let created = app
-        .api(Method::POST, "/api/v1/permissions", &key)
-        .json(&json!({"name": "documents.render"}))
-        .send()
-        .await
-        .expect("POST /api/v1/permissions");
+        .api_post_json(
+            "/api/v1/permissions",
+            &key,
+            &json!({"name": "documents.render"}),
+        )
+        .await;
     assert_eq!(created.status(), 201);
     let role = app.create_role("Renderer", &["documents.render"]).await;
     let key_id = app.create_key("Billing service", &[&role]).await;

@@ -1,5 +1,4 @@
 use latchkey::auth::api_key;
-use latchkey::authz::catalog::*;
 
 use crate::helpers::*;
 

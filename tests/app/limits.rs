@@ -320,32 +320,18 @@ async fn repeated_refusals_of_one_key_are_counted_on_one_audit_event() {
     let app = spawn_app().await;
     let nobody = key_with(&app, "No rights", &[]).await;
     for _ in 0..40 {
-        let refused = app
-            .api(reqwest::Method::GET, "/api/v1/roles", &nobody)
-            .send()
-            .await
-            .unwrap();
+        let refused = app.api_get("/api/v1/roles", &nobody).await;
         assert_eq!(refused.status(), 403);
     }
     for _ in 0..3 {
-        let refused = app
-            .api(reqwest::Method::GET, "/api/v1/service-accounts", &nobody)
-            .send()
-            .await
-            .unwrap();
+        let refused = app.api_get("/api/v1/service-accounts", &nobody).await;
         assert_eq!(refused.status(), 403);
     }
 
     let admin = app.admin_key().await;
     let listed = json_of(
-        app.api(
-            reqwest::Method::GET,
-            "/api/v1/audit-events?action=access.denied",
-            &admin,
-        )
-        .send()
-        .await
-        .unwrap(),
+        app.api_get("/api/v1/audit-events?action=access.denied", &admin)
+            .await,
     )
     .await;
     let events = listed["data"].as_array().expect("a list of events").clone();
@@ -386,11 +372,7 @@ async fn a_refused_call_with_a_very_long_path_is_recorded_cut_short() {
     let app = spawn_app().await;
     let nobody = key_with(&app, "No rights", &[]).await;
     let path = format!("/api/v1/roles/{}", "x".repeat(6_000));
-    let refused = app
-        .api(reqwest::Method::GET, &path, &nobody)
-        .send()
-        .await
-        .unwrap();
+    let refused = app.api_get(&path, &nobody).await;
     assert_eq!(refused.status(), 403);
     let events = app.audit_events().await;
     let denied: Vec<_> = events
@@ -473,11 +455,8 @@ async fn no_role_may_take_the_admin_roles_id_or_name() {
     let admin = app.admin_key().await;
     for name in ["role-admin", "ROLE-ADMIN", " Role-Admin ", "admin"] {
         let response = app
-            .api(reqwest::Method::POST, "/api/v1/roles", &admin)
-            .json(&json!({ "name": name }))
-            .send()
-            .await
-            .unwrap();
+            .api_post_json("/api/v1/roles", &admin, &json!({ "name": name }))
+            .await;
         assert_eq!(
             response.status(),
             409,
@@ -487,11 +466,12 @@ async fn no_role_may_take_the_admin_roles_id_or_name() {
         assert_eq!(refusal["error"]["field"], "name", "{refusal}");
     }
     let inline = app
-        .api(reqwest::Method::POST, "/api/v1/service-accounts", &admin)
-        .json(&json!({ "name": "Deployer", "new_roles": [{ "name": "role-admin" }] }))
-        .send()
-        .await
-        .unwrap();
+        .api_post_json(
+            "/api/v1/service-accounts",
+            &admin,
+            &json!({ "name": "Deployer", "new_roles": [{ "name": "role-admin" }] }),
+        )
+        .await;
     assert_eq!(inline.status(), 409, "nor an inline role");
 
     app.signed_in_admin().await;

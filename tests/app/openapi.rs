@@ -1,11 +1,8 @@
 //! The OpenAPI document covers the route table, the API reference page lists it, and
 //! `latchkey create-key` prints a key that works.
 
-use std::process::Command;
-
 use latchkey::middleware::access::Access;
 use latchkey::routes::ROUTES;
-use reqwest::Method;
 use serde_json::Value;
 
 use crate::helpers::*;
@@ -173,70 +170,4 @@ async fn the_development_tab_links_to_the_api_reference() {
     app.signed_in_admin().await;
     let html = body(app.get("/development").await).await;
     assert!(html.contains("href=\"/api-reference\""));
-}
-
-#[tokio::test]
-async fn create_key_command_prints_a_working_key_once() {
-    let database = TestDatabase::create();
-    let (address, _db, _) = start_server(&database.url).await;
-
-    let output = Command::new(env!("CARGO_BIN_EXE_latchkey"))
-        .args(["create-key", "--name", "Deploy bot", "--role", "Admin"])
-        .env("DATABASE_URL", &database.url)
-        .env("LATCHKEY_LOG", "warn")
-        .output()
-        .expect("run latchkey create-key");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(
-        lines.len(),
-        1,
-        "standard output is the key alone: {stdout:?}"
-    );
-    let key = lines[0];
-    assert!(key.starts_with("lk_"), "{key}");
-
-    let client = reqwest::Client::new();
-    let whoami = client
-        .get(format!("{address}/api/v1/whoami"))
-        .bearer_auth(key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(whoami.status(), 200);
-    let whoami: Value = whoami.json().await.unwrap();
-    assert_eq!(whoami["name"], "Deploy bot");
-    assert_eq!(whoami["roles"][0]["name"], "Admin");
-    assert_eq!(whoami["all_permissions"], true);
-
-    let events: Value = client
-        .request(
-            Method::GET,
-            format!("{address}/api/v1/audit-events?action=service-account.created"),
-        )
-        .bearer_auth(key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let event = &events["data"][0];
-    assert_eq!(event["actor_kind"], "system", "{events}");
-    assert_eq!(event["target_label"], "Deploy bot");
-
-    let unknown_role = Command::new(env!("CARGO_BIN_EXE_latchkey"))
-        .args(["create-key", "--name", "Other", "--role", "No such role"])
-        .env("DATABASE_URL", &database.url)
-        .env("LATCHKEY_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(!unknown_role.status.success());
-    assert!(unknown_role.stdout.is_empty(), "no key is printed");
-    assert!(String::from_utf8_lossy(&unknown_role.stderr).contains("No such role"));
 }

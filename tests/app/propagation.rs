@@ -5,7 +5,6 @@
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
-use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::{location, spawn_app, start_server, TestApp};
@@ -151,14 +150,11 @@ async fn a_role_taken_from_a_key_on_one_instance_is_gone_on_every_instance() {
     // Removed through the API on A.
     let since = Instant::now();
     let response = a
-        .api(
-            Method::DELETE,
+        .api_delete(
             &format!("/api/v1/service-accounts/{id}/roles/{readers}"),
             &instances.admin,
         )
-        .send()
-        .await
-        .expect("remove the role");
+        .await;
     assert_eq!(response.status(), 200, "the role is removed from the key");
 
     let on_a = verify(&a.address, &key, &needed).await;
@@ -198,15 +194,12 @@ async fn a_permission_taken_from_a_role_on_one_instance_is_gone_on_every_instanc
     // Taken from the role through the API on A.
     let since = Instant::now();
     let response = a
-        .api(
-            Method::PATCH,
+        .api_patch_json(
             &format!("/api/v1/roles/{role}"),
             &instances.admin,
+            &json!({"permissions": ["audit-log.retrieve"]}),
         )
-        .json(&json!({"permissions": ["audit-log.retrieve"]}))
-        .send()
-        .await
-        .expect("update the role");
+        .await;
     assert_eq!(response.status(), 200, "the role loses roles.retrieve");
 
     let on_a = verify(&a.address, &key, &needed).await;

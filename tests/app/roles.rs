@@ -1,5 +1,3 @@
-use latchkey::authz::catalog::*;
-
 use crate::helpers::*;
 
 #[tokio::test]
@@ -151,11 +149,7 @@ async fn deleting_a_held_role_asks_first_naming_how_many_lose_it() {
     let first = app.create_key("First", &[&role_id]).await;
     app.create_key("Second", &[&role_id]).await;
     let member = app.create_member("held@example.com", &[]).await;
-    let grant_role = role_id.clone();
-    app.with_db(move |conn| {
-        latchkey::models::user::grant_role(conn, &member, &grant_role, None).unwrap()
-    })
-    .await;
+    app.grant_user_role(&member, &role_id).await;
 
     let confirm = body(app.get(&format!("/roles/{role_id}/delete")).await).await;
     assert!(

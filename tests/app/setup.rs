@@ -1,3 +1,11 @@
+//! First run and the operator's commands on the server: the one-time setup link,
+//! `latchkey create-admin` and `latchkey create-key`.
+
+use std::process::Command;
+
+use reqwest::Method;
+use serde_json::Value;
+
 use crate::helpers::*;
 
 fn setup_form<'a>(token: &'a str, email: &'a str, password: &'a str) -> Vec<(&'a str, &'a str)> {
@@ -125,7 +133,7 @@ async fn setup_form_keeps_what_was_typed_and_explains_each_problem() {
 #[tokio::test]
 async fn create_admin_command_creates_an_admin_without_a_browser() {
     use std::io::Write;
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
 
     let database = TestDatabase::create();
     let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
@@ -182,7 +190,7 @@ async fn create_admin_command_creates_an_admin_without_a_browser() {
 #[tokio::test]
 async fn create_admin_command_rejects_a_weak_password_with_a_clear_message() {
     use std::io::Write;
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
 
     let database = TestDatabase::create();
     let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
@@ -204,4 +212,70 @@ async fn create_admin_command_rejects_a_weak_password_with_a_clear_message() {
     assert!(
         String::from_utf8_lossy(&output.stderr).contains("password: Use at least 12 characters.")
     );
+}
+
+#[tokio::test]
+async fn create_key_command_prints_a_working_key_once() {
+    let database = TestDatabase::create();
+    let (address, _db, _) = start_server(&database.url).await;
+
+    let output = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(["create-key", "--name", "Deploy bot", "--role", "Admin"])
+        .env("DATABASE_URL", &database.url)
+        .env("LATCHKEY_LOG", "warn")
+        .output()
+        .expect("run latchkey create-key");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "standard output is the key alone: {stdout:?}"
+    );
+    let key = lines[0];
+    assert!(key.starts_with("lk_"), "{key}");
+
+    let client = reqwest::Client::new();
+    let whoami = client
+        .get(format!("{address}/api/v1/whoami"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(whoami.status(), 200);
+    let whoami: Value = whoami.json().await.unwrap();
+    assert_eq!(whoami["name"], "Deploy bot");
+    assert_eq!(whoami["roles"][0]["name"], "Admin");
+    assert_eq!(whoami["all_permissions"], true);
+
+    let events: Value = client
+        .request(
+            Method::GET,
+            format!("{address}/api/v1/audit-events?action=service-account.created"),
+        )
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let event = &events["data"][0];
+    assert_eq!(event["actor_kind"], "system", "{events}");
+    assert_eq!(event["target_label"], "Deploy bot");
+
+    let unknown_role = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(["create-key", "--name", "Other", "--role", "No such role"])
+        .env("DATABASE_URL", &database.url)
+        .env("LATCHKEY_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(!unknown_role.status.success());
+    assert!(unknown_role.stdout.is_empty(), "no key is printed");
+    assert!(String::from_utf8_lossy(&unknown_role.stderr).contains("No such role"));
 }

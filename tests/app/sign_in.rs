@@ -105,17 +105,17 @@ async fn sign_in_returns_to_the_page_that_asked_for_it() {
         .await;
     assert_eq!(location(&response), "/roles");
 
-    let other = new_client();
+    let other = app.visitor();
     let offsite = other
-        .post(app.url("/login"))
-        .form(&[
-            ("email", ADMIN_EMAIL),
-            ("password", PASSWORD),
-            ("next", "//evil.example/"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/login",
+            &[
+                ("email", ADMIN_EMAIL),
+                ("password", PASSWORD),
+                ("next", "//evil.example/"),
+            ],
+        )
+        .await;
     assert_eq!(location(&offsite), "/", "never redirects to another site");
 }
 
@@ -129,6 +129,8 @@ async fn deactivated_user_is_signed_out_at_the_next_request() {
     );
     assert_eq!(app.get("/").await.status(), 200);
 
+    // Only the status changes (the Team tab's deactivation also deletes the sessions): the check is
+    // made at every request.
     app.with_db(move |conn| {
         latchkey::models::user::set_status(conn, &member, latchkey::authz::UserStatus::Deactivated)
             .unwrap()
@@ -145,16 +147,58 @@ async fn deactivated_user_is_signed_out_at_the_next_request() {
 }
 
 #[tokio::test]
-async fn password_change_signs_the_user_out_everywhere() {
+async fn a_password_change_signs_out_other_browsers_and_only_the_new_password_signs_in() {
+    const NEW_PASSWORD: &str = "a brand new long passphrase";
     let app = spawn_app().await;
-    let member = app.create_member("member@example.com", &[]).await;
+    app.create_member("member@example.com", &[]).await;
+    let elsewhere = app.visitor();
+    assert_eq!(
+        elsewhere
+            .sign_in("member@example.com", PASSWORD)
+            .await
+            .status(),
+        303
+    );
     assert_eq!(
         app.sign_in("member@example.com", PASSWORD).await.status(),
         303
     );
-    app.with_db(move |conn| latchkey::models::user::bump_auth_version(conn, &member).unwrap())
+    assert_eq!(elsewhere.get("/").await.status(), 200);
+
+    let change = app
+        .post_form(
+            "/account/password",
+            &[
+                ("current_password", PASSWORD),
+                ("password", NEW_PASSWORD),
+                ("password_confirmation", NEW_PASSWORD),
+            ],
+        )
         .await;
-    assert_eq!(app.get("/").await.status(), 303);
+    assert_eq!(change.status(), 303, "the password is changed");
+
+    assert_eq!(
+        elsewhere.get("/").await.status(),
+        303,
+        "the other browser is signed out"
+    );
+    assert_eq!(
+        elsewhere
+            .sign_in("member@example.com", PASSWORD)
+            .await
+            .status(),
+        401,
+        "the old password no longer signs in"
+    );
+    assert_eq!(
+        elsewhere
+            .sign_in("member@example.com", NEW_PASSWORD)
+            .await
+            .status(),
+        303,
+        "the new password signs in"
+    );
+    assert_eq!(elsewhere.get("/").await.status(), 200);
 }
 
 #[tokio::test]
@@ -180,9 +224,7 @@ async fn behind_https_the_cookie_is_secure_and_only_the_public_origin_may_post()
     let database = TestDatabase::create();
     let mut settings = settings_for(&database.url);
     settings.public_url = Some("https://keys.example.com/".into());
-    let app = latchkey::startup::Application::build(settings)
-        .await
-        .expect("the app starts");
+    let app = Application::build(settings).await.expect("the app starts");
     let port = app.port();
     let db = app.db().clone();
     tokio::spawn(app.run_until_stopped());

@@ -1,5 +1,3 @@
-use latchkey::authz::catalog::*;
-
 use crate::helpers::*;
 
 #[tokio::test]
@@ -18,12 +16,8 @@ async fn an_invited_person_sets_a_password_with_the_link_and_signs_in() {
         "the link is shown once"
     );
 
-    let person = new_client();
-    let form = person
-        .get(app.url(&format!("/set-password?token={token}")))
-        .send()
-        .await
-        .unwrap();
+    let person = app.visitor();
+    let form = person.get(&format!("/set-password?token={token}")).await;
     assert_eq!(form.status(), 200);
     assert!(form
         .text()
@@ -31,15 +25,15 @@ async fn an_invited_person_sets_a_password_with_the_link_and_signs_in() {
         .unwrap()
         .contains("You were invited as <strong>new.person@example.com</strong>"));
     let short = person
-        .post(app.url("/set-password"))
-        .form(&[
-            ("token", token.as_str()),
-            ("password", "short"),
-            ("password_confirmation", "short"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/set-password",
+            &[
+                ("token", token.as_str()),
+                ("password", "short"),
+                ("password_confirmation", "short"),
+            ],
+        )
+        .await;
     assert_eq!(short.status(), 422);
     assert!(short
         .text()
@@ -48,24 +42,17 @@ async fn an_invited_person_sets_a_password_with_the_link_and_signs_in() {
         .contains("Use at least 12 characters."));
 
     let set = person
-        .post(app.url("/set-password"))
-        .form(&[
-            ("token", token.as_str()),
-            ("password", PASSWORD),
-            ("password_confirmation", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/set-password",
+            &[
+                ("token", token.as_str()),
+                ("password", PASSWORD),
+                ("password_confirmation", PASSWORD),
+            ],
+        )
+        .await;
     assert_eq!(set.status(), 303);
-    let overview = person
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let overview = person.get("/").await.text().await.unwrap();
     assert!(
         overview.contains(">Roles</a>"),
         "signed in, with the invited role"
@@ -161,12 +148,7 @@ async fn a_superior_cannot_take_away_a_role_they_could_not_grant() {
     );
     let powerful = app.create_role("Powerful", &[AUDIT_LOG_RETRIEVE]).await;
     let senior = app.create_member("senior@example.com", &[]).await;
-    let grant = powerful.clone();
-    let target = senior.clone();
-    app.with_db(move |conn| {
-        latchkey::models::user::grant_role(conn, &target, &grant, None).unwrap()
-    })
-    .await;
+    app.grant_user_role(&senior, &powerful).await;
 
     let page = body(app.get(&format!("/team/{senior}")).await).await;
     assert!(
@@ -230,24 +212,17 @@ async fn the_last_active_admin_cannot_be_demoted_or_deactivated() {
             &[USERS_RETRIEVE, USERS_DELETE, USERS_UPDATE],
         )
         .await;
-    let other = new_client();
+    let other = app.visitor();
     other
-        .post(app.url("/login"))
-        .form(&[("email", "second@example.com"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    let grant = second.clone();
-    app.with_db(move |conn| {
-        latchkey::models::user::grant_role(conn, &grant, ADMIN_ROLE_ID, None).unwrap()
-    })
-    .await;
+        .post_form(
+            "/login",
+            &[("email", "second@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    app.grant_user_role(&second, ADMIN_ROLE_ID).await;
     let refused = other
-        .post(app.url(&format!("/team/{admin_id}/deactivate")))
-        .form(&[("x", "")])
-        .send()
-        .await
-        .unwrap();
+        .post_form(&format!("/team/{admin_id}/deactivate"), &[("x", "")])
+        .await;
     assert_eq!(
         refused.status(),
         303,
@@ -260,11 +235,8 @@ async fn the_last_active_admin_cannot_be_demoted_or_deactivated() {
         .await;
     assert_eq!(last, 1);
     let second_demotes_self = other
-        .post(app.url(&format!("/team/{second}/roles")))
-        .form(&[("x", "")])
-        .send()
-        .await
-        .unwrap();
+        .post_form(&format!("/team/{second}/roles"), &[("x", "")])
+        .await;
     assert_eq!(
         second_demotes_self.status(),
         422,
@@ -282,21 +254,21 @@ async fn deactivation_ends_a_live_session_and_keys_keep_working_unless_asked() {
             &[SERVICE_ACCOUNTS_CREATE, SERVICE_ACCOUNTS_RETRIEVE],
         )
         .await;
-    let leaver = new_client();
+    let leaver = app.visitor();
     leaver
-        .post(app.url("/login"))
-        .form(&[("email", "leaver@example.com"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/login",
+            &[("email", "leaver@example.com"), ("password", PASSWORD)],
+        )
+        .await;
     let created = leaver
-        .post(app.url("/development/keys"))
-        .form(&[("name", "Leaver's key"), ("expiry", "never")])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/development/keys",
+            &[("name", "Leaver's key"), ("expiry", "never")],
+        )
+        .await;
     let key_id = key_id_from(&location(&created));
-    assert_eq!(leaver.get(app.url("/")).send().await.unwrap().status(), 200);
+    assert_eq!(leaver.get("/").await.status(), 200);
 
     let confirm = body(app.get(&format!("/team/{member}/deactivate")).await).await;
     assert!(confirm.contains("Also revoke the 1 API key they created"));
@@ -307,7 +279,7 @@ async fn deactivation_ends_a_live_session_and_keys_keep_working_unless_asked() {
     assert!(body(app.get(&format!("/team/{member}")).await)
         .await
         .contains("The API keys they created keep working."));
-    let after = leaver.get(app.url("/")).send().await.unwrap();
+    let after = leaver.get("/").await;
     assert_eq!(after.status(), 303, "signed out at the next request");
     let detail = body(app.get(&format!("/development/keys/{key_id}")).await).await;
     assert!(
@@ -341,26 +313,24 @@ async fn deactivation_ends_a_live_session_and_keys_keep_working_unless_asked() {
 async fn changing_the_password_ends_the_other_sessions() {
     let app = spawn_app().await;
     app.create_member("me@example.com", &[]).await;
-    let laptop = new_client();
-    let phone = new_client();
-    for client in [&laptop, &phone] {
-        client
-            .post(app.url("/login"))
-            .form(&[("email", "me@example.com"), ("password", PASSWORD)])
-            .send()
-            .await
-            .unwrap();
+    let laptop = app.visitor();
+    let phone = app.visitor();
+    for person in [&laptop, &phone] {
+        assert_eq!(
+            person.sign_in("me@example.com", PASSWORD).await.status(),
+            303
+        );
     }
     let wrong = laptop
-        .post(app.url("/account/password"))
-        .form(&[
-            ("current_password", "not it at all"),
-            ("password", "a brand new passphrase"),
-            ("password_confirmation", "a brand new passphrase"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/account/password",
+            &[
+                ("current_password", "not it at all"),
+                ("password", "a brand new passphrase"),
+                ("password_confirmation", "a brand new passphrase"),
+            ],
+        )
+        .await;
     assert_eq!(wrong.status(), 422);
     assert!(wrong
         .text()
@@ -369,28 +339,23 @@ async fn changing_the_password_ends_the_other_sessions() {
         .contains("This is not your current password."));
 
     let changed = laptop
-        .post(app.url("/account/password"))
-        .form(&[
-            ("current_password", PASSWORD),
-            ("password", "a brand new passphrase"),
-            ("password_confirmation", "a brand new passphrase"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/account/password",
+            &[
+                ("current_password", PASSWORD),
+                ("password", "a brand new passphrase"),
+                ("password_confirmation", "a brand new passphrase"),
+            ],
+        )
+        .await;
     assert_eq!(changed.status(), 303);
     assert_eq!(
-        laptop
-            .get(app.url("/account"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        laptop.get("/account").await.status(),
         200,
         "this browser stays signed in"
     );
     assert_eq!(
-        phone.get(app.url("/")).send().await.unwrap().status(),
+        phone.get("/").await.status(),
         303,
         "the other session ended"
     );
@@ -424,17 +389,17 @@ async fn a_superior_issues_a_password_reset_link() {
         .and_then(|r| r.split('"').next())
         .unwrap()
         .to_string();
-    let person = new_client();
+    let person = app.visitor();
     let set = person
-        .post(app.url("/set-password"))
-        .form(&[
-            ("token", token.as_str()),
-            ("password", "another long passphrase"),
-            ("password_confirmation", "another long passphrase"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/set-password",
+            &[
+                ("token", token.as_str()),
+                ("password", "another long passphrase"),
+                ("password_confirmation", "another long passphrase"),
+            ],
+        )
+        .await;
     assert_eq!(set.status(), 303);
     assert!(app.has_audit_event("user.password-reset", "success").await);
 }
