@@ -107,6 +107,40 @@ impl From<FieldErrors> for AppError {
     }
 }
 
+/// Why an object's current state does not allow an operation, in the sentence people read: a
+/// revoked key cannot change, the Admin role cannot be edited. Each service states its own
+/// (`api_keys::can_edit(&key)`), checks it before acting (409 in the API), and pages call the same
+/// function to disable a button and say why, so the sentence is written once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal(String);
+
+impl Refusal {
+    pub fn new(reason: impl Into<String>) -> Self {
+        Self(reason.into())
+    }
+
+    pub fn reason(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<Refusal> for AppError {
+    fn from(refusal: Refusal) -> Self {
+        AppError::Conflict(refusal.0)
+    }
+}
+
+/// The reason to show beside a disabled control, when `allowed` refuses.
+pub fn refusal_reason(allowed: Result<(), Refusal>) -> Option<String> {
+    allowed.err().map(|refusal| refusal.0)
+}
+
 /// The outcome of a form submission: done, or the form again with messages.
 #[derive(Debug)]
 pub enum FormError {
