@@ -464,7 +464,10 @@ async fn the_team_service_refuses_with_the_sentence_its_pages_show() {
     let db = &app.db;
     let admin = seed::acting_as(db, &admin_id).await;
 
-    let own = team::member(db, &admin, admin_id.clone()).await.unwrap().member;
+    let own = team::member(db, &admin, admin_id.clone())
+        .await
+        .unwrap()
+        .member;
     assert_eq!(
         refusal_sentence(team::can_deactivate(&own)),
         conflict_sentence(team::deactivate(db, admin.clone(), admin_id.clone(), false).await),
@@ -477,7 +480,10 @@ async fn the_team_service_refuses_with_the_sentence_its_pages_show() {
     );
 
     let system = latchkey::auth::Principal::system();
-    let last = team::member(db, &system, admin_id.clone()).await.unwrap().member;
+    let last = team::member(db, &system, admin_id.clone())
+        .await
+        .unwrap()
+        .member;
     let last_admin = refusal_sentence(team::can_lose_admin(&last));
     assert!(last_admin.contains("is the last active administrator"));
     assert_eq!(
@@ -493,7 +499,10 @@ async fn the_team_service_refuses_with_the_sentence_its_pages_show() {
     }
 
     let member_id = app.create_member("member@example.com", &[]).await;
-    let active = team::member(db, &admin, member_id.clone()).await.unwrap().member;
+    let active = team::member(db, &admin, member_id.clone())
+        .await
+        .unwrap()
+        .member;
     assert!(team::can_deactivate(&active).is_ok());
     assert!(team::can_issue_link(&active).is_ok());
     assert_eq!(
@@ -501,7 +510,10 @@ async fn the_team_service_refuses_with_the_sentence_its_pages_show() {
         conflict_sentence(team::reactivate(db, admin.clone(), member_id.clone()).await),
     );
     app.deactivate_member(&member_id).await;
-    let deactivated = team::member(db, &admin, member_id.clone()).await.unwrap().member;
+    let deactivated = team::member(db, &admin, member_id.clone())
+        .await
+        .unwrap()
+        .member;
     assert!(team::can_reactivate(&deactivated).is_ok());
     assert_eq!(
         refusal_sentence(team::can_issue_link(&deactivated)),

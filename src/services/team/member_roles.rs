@@ -35,7 +35,8 @@ pub async fn set_roles(
             let roles =
                 resolve_requested_roles(conn, &principal, &requested, &before, &mut errors)?;
             let after: Vec<String> = roles.iter().map(|r| r.id.clone()).collect();
-            if before.iter().any(|r| r == ADMIN_ROLE_ID) && !after.iter().any(|r| r == ADMIN_ROLE_ID)
+            if before.iter().any(|r| r == ADMIN_ROLE_ID)
+                && !after.iter().any(|r| r == ADMIN_ROLE_ID)
             {
                 if let Err(refusal) = can_lose_admin(&member) {
                     errors.add(field::ROLES, refusal.reason());
@@ -106,12 +107,12 @@ pub async fn grant_role(
             member.require_rank()?;
             let granted = grantable_role(conn, &principal, &role_ref, &member.role_ids)?;
             let target = member.user;
-            let summary_text = if user::add_role(conn, &target.id, &granted.id, principal.user_id())?
-            {
-                format!("granted: {}", granted.name)
-            } else {
-                format!("{} already held; no change", granted.name)
-            };
+            let summary_text =
+                if user::add_role(conn, &target.id, &granted.id, principal.user_id())? {
+                    format!("granted: {}", granted.name)
+                } else {
+                    format!("{} already held; no change", granted.name)
+                };
             audit_log::record(
                 conn,
                 &principal,
