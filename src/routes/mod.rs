@@ -168,15 +168,15 @@ route_table! {
     POST "/roles/{id}/delete", Permission(ROLES_DELETE), audit RoleDeleted => web::roles::delete;
 
     GET  "/team", Permission(USERS_RETRIEVE) => web::team::list;
-    GET  "/team/invite", Permission(USERS_CREATE) => web::team::invite_form;
-    POST "/team/invite", Permission(USERS_CREATE), audit UserInvited => web::team::invite;
-    GET  "/team/{id}", Permission(USERS_RETRIEVE) => web::team::show;
-    GET  "/team/{id}/link", Permission(USERS_RETRIEVE) => web::team::issued_link;
-    POST "/team/{id}/roles", Permission(USERS_UPDATE), audit UserRolesGranted => web::team::update_roles;
-    POST "/team/{id}/password-link", Permission(USERS_UPDATE), audit PasswordLinkIssued => web::team::password_link;
-    GET  "/team/{id}/deactivate", Permission(USERS_DELETE) => web::team::confirm_deactivate;
-    POST "/team/{id}/deactivate", Permission(USERS_DELETE), audit UserDeactivated => web::team::deactivate;
-    POST "/team/{id}/reactivate", Permission(USERS_DELETE), audit UserReactivated => web::team::reactivate;
+    GET  "/team/invite", Permission(USERS_CREATE) => web::team::invitations::invite_form;
+    POST "/team/invite", Permission(USERS_CREATE), audit UserInvited => web::team::invitations::invite;
+    GET  "/team/{id}", Permission(USERS_RETRIEVE) => web::team::members::show;
+    GET  "/team/{id}/link", Permission(USERS_RETRIEVE) => web::team::invitations::issued_link;
+    POST "/team/{id}/roles", Permission(USERS_UPDATE), audit UserRolesGranted => web::team::members::update_roles;
+    POST "/team/{id}/password-link", Permission(USERS_UPDATE), audit PasswordLinkIssued => web::team::invitations::password_link;
+    GET  "/team/{id}/deactivate", Permission(USERS_DELETE) => web::team::members::confirm_deactivate;
+    POST "/team/{id}/deactivate", Permission(USERS_DELETE), audit UserDeactivated => web::team::members::deactivate;
+    POST "/team/{id}/reactivate", Permission(USERS_DELETE), audit UserReactivated => web::team::members::reactivate;
 
     GET  "/audit", Permission(AUDIT_LOG_RETRIEVE) => web::audit::list;
     GET  "/audit/export.csv", Permission(AUDIT_LOG_RETRIEVE) => web::audit::export_csv;

@@ -6,14 +6,16 @@ use crate::auth::password;
 use crate::auth::token::sha256_hex;
 use crate::auth::Principal;
 use crate::authz::{AuditAction, Outcome, UserStatus};
-use crate::db::{now, Db};
+use crate::db::{now, Db, DbConnection};
 use crate::error::AppError;
 use crate::models::audit::{self, Actor, Target};
-use crate::models::session;
 use crate::models::user::{self, User};
 use crate::models::user_token::{self, UserToken};
+use crate::models::{role, session};
 use crate::services::audit_log;
-use crate::services::{grants, FieldErrors, FormError};
+use crate::services::grants::{self, effective_permissions, EffectivePermission};
+use crate::services::team::LinkKind;
+use crate::services::{FieldErrors, FormError};
 
 fn check_new_password(
     new_password: &str,
@@ -76,25 +78,49 @@ pub async fn change_password(
     .await
 }
 
-/// The person a link belongs to, when the link can still be used.
-pub async fn link_holder(db: &Db, token: String) -> Result<Option<(UserToken, User)>, AppError> {
-    db.run(move |conn| {
-        let Some(link) = user_token::find_usable(conn, &sha256_hex(&token))? else {
-            return Ok(None);
-        };
-        match user::find(conn, &link.user_id)? {
-            Some(holder)
-                if holder.status != UserStatus::Deactivated.as_str()
-                    && grants::link_issuer_still_outranks(
-                        conn,
-                        link.created_by.as_deref(),
-                        &holder.id,
-                    )? =>
-            {
-                Ok(Some((link, holder)))
-            }
-            _ => Ok(None),
+/// Whether a person may set a password with a link: invited or active, not deactivated.
+fn may_set_password(holder: &User) -> bool {
+    holder.status == UserStatus::Invited.as_str() || holder.is_active()
+}
+
+/// The link and the person it belongs to, when the link can still be used.
+fn usable_link(
+    conn: &mut DbConnection,
+    token: &str,
+) -> Result<Option<(UserToken, User)>, AppError> {
+    let Some(link) = user_token::find_usable(conn, &sha256_hex(token))? else {
+        return Ok(None);
+    };
+    match user::find(conn, &link.user_id)? {
+        Some(holder)
+            if may_set_password(&holder)
+                && grants::link_issuer_still_outranks(
+                    conn,
+                    link.created_by.as_deref(),
+                    &holder.id,
+                )? =>
+        {
+            Ok(Some((link, holder)))
         }
+        _ => Ok(None),
+    }
+}
+
+/// Whom a usable set-password link is for, as its page greets them.
+#[derive(Debug, Clone)]
+pub struct LinkHolder {
+    pub email: String,
+    /// An invitation (rather than a password reset).
+    pub invited: bool,
+}
+
+/// The person a link belongs to, when the link can still be used.
+pub async fn link_holder(db: &Db, token: String) -> Result<Option<LinkHolder>, AppError> {
+    db.run(move |conn| {
+        Ok(usable_link(conn, &token)?.map(|(link, holder)| LinkHolder {
+            email: holder.email,
+            invited: link.purpose == LinkKind::Invitation.purpose(),
+        }))
     })
     .await
 }
@@ -107,7 +133,10 @@ pub async fn redeem_link(
     confirmation: String,
     ip: Option<String>,
 ) -> Result<User, FormError> {
-    let (link, holder) = link_holder(db, token).await?.ok_or(AppError::NotFound)?;
+    let (link, holder) = db
+        .run(move |conn| usable_link(conn, &token))
+        .await?
+        .ok_or(AppError::NotFound)?;
     let mut errors = FieldErrors::default();
     check_new_password(&new_password, &confirmation, &holder.email, &mut errors);
     if !errors.is_empty() {
@@ -121,7 +150,7 @@ pub async fn redeem_link(
             // the link's issuer, or the issuer deactivated or demoted. Writers of the holder's
             // roles and status lock the same row, so what is read here stays true until commit.
             let locked = user::find_for_update(conn, &holder.id)?.ok_or(AppError::NotFound)?;
-            if !(locked.status == UserStatus::Invited.as_str() || locked.is_active())
+            if !may_set_password(&locked)
                 || !grants::link_issuer_still_outranks(
                     conn,
                     link.created_by.as_deref(),
@@ -135,7 +164,7 @@ pub async fn redeem_link(
             }
             user::set_password(conn, &holder.id, &hash)?;
             user::activate_invited(conn, &holder.id)?;
-            let action = if link.purpose == user_token::PURPOSE_INVITE {
+            let action = if link.purpose == LinkKind::Invitation.purpose() {
                 AuditAction::InvitationAccepted
             } else {
                 AuditAction::PasswordReset
@@ -155,6 +184,28 @@ pub async fn redeem_link(
                 },
             )?;
             Ok(user::find(conn, &holder.id)?.ok_or(AppError::NotFound)?)
+        })
+    })
+    .await
+}
+
+/// What the signed-in principal holds: the names of their roles, and each permission with the roles
+/// granting it ("why can't I create API keys?").
+#[derive(Debug, Clone)]
+pub struct Holdings {
+    pub roles: Vec<String>,
+    pub effective: Vec<EffectivePermission>,
+}
+
+pub async fn holdings(db: &Db, principal: &Principal) -> Result<Holdings, AppError> {
+    let user_id = principal.id.clone();
+    db.run(move |conn| {
+        let role_ids = user::role_ids(conn, &user_id)?;
+        let roles = role::find_many(conn, &role_ids)?;
+        let effective = effective_permissions(conn, &roles)?;
+        Ok(Holdings {
+            roles: roles.into_iter().map(|r| r.name).collect(),
+            effective,
         })
     })
     .await

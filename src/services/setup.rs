@@ -47,6 +47,11 @@ pub fn token_is_valid(conn: &mut DbConnection, token: &str) -> Result<bool, AppE
     ))
 }
 
+/// [`token_is_valid`], for the setup page.
+pub async fn link_opens_setup(db: &Db, token: String) -> Result<bool, AppError> {
+    db.run(move |conn| token_is_valid(conn, &token)).await
+}
+
 /// What the setup form and `create-admin` ask for.
 #[derive(Debug, Clone, Default)]
 pub struct AdminInput {

@@ -66,6 +66,40 @@ pub enum SignInOutcome {
     },
 }
 
+impl SignInOutcome {
+    /// The sentence the sign-in page shows for a refused sign-in (`None` once signed in).
+    pub fn refusal(&self) -> Option<String> {
+        let plural = |n: i64| if n == 1 { "" } else { "s" };
+        match self {
+            SignInOutcome::SignedIn(_) => None,
+            SignInOutcome::InvalidCredentials => {
+                Some("The email or password is not correct.".to_string())
+            }
+            SignInOutcome::Throttled { minutes } => Some(format!(
+                "Too many failed sign-ins for this email. Try again in {minutes} minute{}.",
+                plural(*minutes)
+            )),
+            SignInOutcome::AddressThrottled { minutes } => Some(format!(
+                "Too many failed sign-ins from this address. Try again in {minutes} minute{}.",
+                plural(*minutes)
+            )),
+            SignInOutcome::Busy { seconds } => Some(format!(
+                "Too many sign-ins at once right now. Try again in {seconds} seconds."
+            )),
+        }
+    }
+
+    /// How long a throttled client should wait before trying again.
+    pub fn retry_after_secs(&self) -> Option<i64> {
+        match self {
+            SignInOutcome::Throttled { minutes } | SignInOutcome::AddressThrottled { minutes } => {
+                Some(minutes * 60)
+            }
+            _ => None,
+        }
+    }
+}
+
 pub async fn sign_in(
     db: &Db,
     email: String,

@@ -442,3 +442,86 @@ async fn team_denials_name_the_missing_permission() {
         403
     );
 }
+
+/// The sentence the operation answers when a refusal is `Conflict`.
+fn conflict_sentence<T: std::fmt::Debug>(outcome: Result<T, latchkey::error::AppError>) -> String {
+    match outcome {
+        Err(latchkey::error::AppError::Conflict(sentence)) => sentence,
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
+
+fn refusal_sentence(allowed: Result<(), latchkey::services::Refusal>) -> String {
+    latchkey::services::refusal_reason(allowed).expect("a refusal")
+}
+
+#[tokio::test]
+async fn the_team_service_refuses_with_the_sentence_its_pages_show() {
+    use latchkey::services::team;
+
+    let app = spawn_app().await;
+    let admin_id = app.create_admin().await;
+    let db = &app.db;
+    let admin = seed::acting_as(db, &admin_id).await;
+
+    let own = team::member(db, &admin, admin_id.clone())
+        .await
+        .unwrap()
+        .member;
+    assert_eq!(
+        refusal_sentence(team::can_deactivate(&own)),
+        conflict_sentence(team::deactivate(db, admin.clone(), admin_id.clone(), false).await),
+        "nobody deactivates their own account"
+    );
+    assert_eq!(
+        refusal_sentence(team::can_issue_link(&own)),
+        conflict_sentence(team::issue_reset_link(db, admin.clone(), admin_id.clone()).await),
+        "nobody issues a password link for their own account"
+    );
+
+    let system = latchkey::auth::Principal::system();
+    let last = team::member(db, &system, admin_id.clone())
+        .await
+        .unwrap()
+        .member;
+    let last_admin = refusal_sentence(team::can_lose_admin(&last));
+    assert!(last_admin.contains("is the last active administrator"));
+    assert_eq!(
+        last_admin,
+        conflict_sentence(team::deactivate(db, system.clone(), admin_id.clone(), false).await),
+        "the last administrator stays active"
+    );
+    match team::revoke_role(db, system.clone(), admin_id.clone(), ADMIN_ROLE_ID.into()).await {
+        Err(latchkey::error::AppError::Validation { field, message }) => {
+            assert_eq!((field.as_str(), message), ("roles", last_admin));
+        }
+        other => panic!("the last administrator keeps the Admin role: {other:?}"),
+    }
+
+    let member_id = app.create_member("member@example.com", &[]).await;
+    let active = team::member(db, &admin, member_id.clone())
+        .await
+        .unwrap()
+        .member;
+    assert!(team::can_deactivate(&active).is_ok());
+    assert!(team::can_issue_link(&active).is_ok());
+    assert_eq!(
+        refusal_sentence(team::can_reactivate(&active)),
+        conflict_sentence(team::reactivate(db, admin.clone(), member_id.clone()).await),
+    );
+    app.deactivate_member(&member_id).await;
+    let deactivated = team::member(db, &admin, member_id.clone())
+        .await
+        .unwrap()
+        .member;
+    assert!(team::can_reactivate(&deactivated).is_ok());
+    assert_eq!(
+        refusal_sentence(team::can_issue_link(&deactivated)),
+        conflict_sentence(team::issue_reset_link(db, admin.clone(), member_id.clone()).await),
+        "a deactivated person gets no password link"
+    );
+    assert_eq!(
+        refusal_sentence(team::can_deactivate(&deactivated)),
+        conflict_sentence(team::deactivate(db, admin, member_id, false).await),
+    );
+}

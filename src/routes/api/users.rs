@@ -8,7 +8,6 @@ use super::responses::{user_status_schema, Conflict, NotFound, ValidationFailed}
 use super::{rfc3339, ListResponse, PageQuery, RoleRef};
 use crate::auth::Principal;
 use crate::error::AppError;
-use crate::models::user;
 use crate::services::team;
 use crate::state::AppState;
 
@@ -28,25 +27,15 @@ pub struct UserOut {
     pub last_sign_in_at: Option<String>,
 }
 
-async fn load(state: &AppState, id: String) -> Result<UserOut, AppError> {
-    state
-        .db
-        .run(move |conn| {
-            let found = user::find(conn, &id)?.ok_or(AppError::NotFound)?;
-            let mut roles = user::roles_of_users(conn, std::slice::from_ref(&id))?;
-            Ok(user_out(found, roles.remove(&id).unwrap_or_default()))
-        })
-        .await
-}
-
-fn user_out(u: user::User, roles: Vec<(String, String)>) -> UserOut {
+fn user_out(member: team::MemberSummary) -> UserOut {
+    let person = member.user;
     UserOut {
-        last_sign_in_at: u.last_sign_in_at.as_ref().map(rfc3339),
-        id: u.id,
-        email: u.email,
-        display_name: u.display_name,
-        status: u.status,
-        roles: roles.into_iter().map(RoleRef::from).collect(),
+        last_sign_in_at: person.last_sign_in_at.as_ref().map(rfc3339),
+        id: person.id,
+        email: person.email,
+        display_name: person.display_name,
+        status: person.status,
+        roles: member.roles.into_iter().map(RoleRef::from).collect(),
     }
 }
 
@@ -63,28 +52,17 @@ fn user_out(u: user::User, roles: Vec<(String, String)>) -> UserOut {
     )
 )]
 pub async fn list(
+    principal: Principal,
     state: web::Data<AppState>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let limit = query.limit()?;
     let cursor = query.cursor();
-    let items = state
-        .db
-        .run(move |conn| {
-            let users = user::list_after(conn, cursor.as_deref(), limit + 1)?;
-            let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
-            let mut roles = user::roles_of_users(conn, &ids)?;
-            Ok::<_, AppError>(
-                users
-                    .into_iter()
-                    .map(|u| {
-                        let held = roles.remove(&u.id).unwrap_or_default();
-                        user_out(u, held)
-                    })
-                    .collect::<Vec<_>>(),
-            )
-        })
-        .await?;
+    let items: Vec<UserOut> = team::list_after(&state.db, &principal, cursor, limit + 1)
+        .await?
+        .into_iter()
+        .map(user_out)
+        .collect();
     Ok(HttpResponse::Ok().json(ListResponse::from_fetched(items, limit, |u| u.id.clone())))
 }
 
@@ -113,8 +91,8 @@ pub async fn grant_role(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, role_id) = path.into_inner();
-    team::grant_role(&state.db, principal, id.clone(), role_id).await?;
-    Ok(HttpResponse::Ok().json(load(&state, id).await?))
+    let saved = team::grant_role(&state.db, principal, id, role_id).await?;
+    Ok(HttpResponse::Ok().json(user_out(saved)))
 }
 
 /// Take a role from a team member
@@ -140,6 +118,6 @@ pub async fn revoke_role(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, role_id) = path.into_inner();
-    team::revoke_role(&state.db, principal, id.clone(), role_id).await?;
-    Ok(HttpResponse::Ok().json(load(&state, id).await?))
+    let saved = team::revoke_role(&state.db, principal, id, role_id).await?;
+    Ok(HttpResponse::Ok().json(user_out(saved)))
 }

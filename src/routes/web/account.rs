@@ -9,12 +9,11 @@ use serde::Deserialize;
 use crate::auth::session::{self as auth_session, flash, FlashKind};
 use crate::auth::Principal;
 use crate::error::AppError;
-use crate::models::{role, user};
 use crate::routes::web::form::FormFields;
 use crate::routes::web::layout::{Layout, Section, ASSET_VERSION};
 use crate::routes::web::{client_ip, render, see_other, user_agent};
 use crate::services::account::{self, ActiveSession};
-use crate::services::grants::{effective_permissions, EffectivePermission};
+use crate::services::grants::EffectivePermission;
 use crate::services::{FieldErrors, FormError};
 use crate::state::AppState;
 
@@ -36,16 +35,7 @@ pub async fn show(
     session: Session,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let user_id = principal.id.clone();
-    let (roles, effective) = state
-        .db
-        .run(move |conn| {
-            let role_ids = user::role_ids(conn, &user_id)?;
-            let roles = role::find_many(conn, &role_ids)?;
-            let effective = effective_permissions(conn, &roles)?;
-            Ok::<_, AppError>((roles, effective))
-        })
-        .await?;
+    let holdings = account::holdings(&state.db, &principal).await?;
     let sessions = account::active_sessions(
         &state.db,
         &principal,
@@ -57,8 +47,8 @@ pub async fn show(
             asset_version: ASSET_VERSION,
             layout: Layout::new(&principal, &session, Section::Overview, "Your account"),
             email: principal.label.clone(),
-            roles: roles.into_iter().map(|r| r.name).collect(),
-            effective,
+            roles: holdings.roles,
+            effective: holdings.effective,
             sessions,
         },
         StatusCode::OK,
@@ -175,7 +165,7 @@ pub async fn set_password_form(
     query: web::Query<TokenQuery>,
 ) -> Result<HttpResponse, AppError> {
     let token = query.into_inner().token.unwrap_or_default();
-    let (link, holder) = account::link_holder(&state.db, token.clone())
+    let holder = account::link_holder(&state.db, token.clone())
         .await?
         .ok_or(AppError::NotFound)?;
     render(
@@ -183,7 +173,7 @@ pub async fn set_password_form(
             asset_version: ASSET_VERSION,
             token,
             email: holder.email,
-            invited: link.purpose == crate::models::user_token::PURPOSE_INVITE,
+            invited: holder.invited,
             errors: FieldErrors::default(),
         },
         StatusCode::OK,
@@ -216,7 +206,7 @@ pub async fn set_password(
             Ok(see_other("/"))
         }
         Err(FormError::Invalid(errors)) => {
-            let (link, holder) = account::link_holder(&state.db, token.clone())
+            let holder = account::link_holder(&state.db, token.clone())
                 .await?
                 .ok_or(AppError::NotFound)?;
             render(
@@ -224,7 +214,7 @@ pub async fn set_password(
                     asset_version: ASSET_VERSION,
                     token,
                     email: holder.email,
-                    invited: link.purpose == crate::models::user_token::PURPOSE_INVITE,
+                    invited: holder.invited,
                     errors,
                 },
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -77,52 +77,27 @@ pub async fn submit(
     } = form.into_inner();
     let next = safe_return_path(Some(&next));
     let outcome = sign_in::sign_in(&state.db, email.clone(), password, client_ip(&req)).await?;
-    let mut retry_after_secs = None;
-    let (status, error) = match outcome {
-        SignInOutcome::SignedIn(user) => {
-            auth_session::start(&session, &user, client_ip(&req), user_agent(&req))?;
+    let status = match outcome {
+        SignInOutcome::SignedIn(ref user) => {
+            auth_session::start(&session, user, client_ip(&req), user_agent(&req))?;
             return Ok(see_other(&next));
         }
-        SignInOutcome::InvalidCredentials => (
-            StatusCode::UNAUTHORIZED,
-            "The email or password is not correct.".to_string(),
-        ),
-        SignInOutcome::Throttled { minutes } => {
-            retry_after_secs = Some(minutes * 60);
-            (
-                StatusCode::TOO_MANY_REQUESTS,
-                format!(
-                    "Too many failed sign-ins for this email. Try again in {minutes} minute{}.",
-                    if minutes == 1 { "" } else { "s" }
-                ),
-            )
-        }
-        SignInOutcome::AddressThrottled { minutes } => {
-            retry_after_secs = Some(minutes * 60);
-            (
-                StatusCode::TOO_MANY_REQUESTS,
-                format!(
-                    "Too many failed sign-ins from this address. Try again in {minutes} minute{}.",
-                    if minutes == 1 { "" } else { "s" }
-                ),
-            )
-        }
-        SignInOutcome::Busy { seconds } => (
-            StatusCode::TOO_MANY_REQUESTS,
-            format!("Too many sign-ins at once right now. Try again in {seconds} seconds."),
-        ),
+        SignInOutcome::InvalidCredentials => StatusCode::UNAUTHORIZED,
+        SignInOutcome::Throttled { .. }
+        | SignInOutcome::AddressThrottled { .. }
+        | SignInOutcome::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
     };
     let mut response = render(
         LoginPage {
             asset_version: ASSET_VERSION,
             email,
             next,
-            error: Some(error),
+            error: outcome.refusal(),
             notice: None,
         },
         status,
     )?;
-    if let Some(secs) = retry_after_secs {
+    if let Some(secs) = outcome.retry_after_secs() {
         if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&secs.to_string()) {
             response
                 .headers_mut()

@@ -50,12 +50,7 @@ pub async fn form(
     query: web::Query<TokenQuery>,
 ) -> Result<HttpResponse, AppError> {
     let token = query.into_inner().token.unwrap_or_default();
-    let check = token.clone();
-    let valid = state
-        .db
-        .run(move |conn| setup::token_is_valid(conn, &check))
-        .await?;
-    if !valid {
+    if !setup::link_opens_setup(&state.db, token.clone()).await? {
         return Err(AppError::NotFound);
     }
     render(
