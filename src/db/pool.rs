@@ -150,7 +150,8 @@ pub(super) fn build(manager: ConnectionManager, max_size: u32) -> DbPool {
 }
 
 /// The refusal while the database is known to be unreachable and the pool holds no connection
-/// that might still work (an attempt failed under [`FAIL_FAST_FOR`](super::health::FAIL_FAST_FOR) ago).
+/// that might still work (an attempt failed under
+/// [`FAIL_FAST_FOR`](super::health::FAIL_FAST_FOR) ago).
 pub(super) fn fail_fast(pool: &DbPool, health: &Health) -> Option<AppError> {
     (health.failing_fast() && pool.state().connections == 0).then(unreachable)
 }

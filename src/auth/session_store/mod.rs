@@ -36,8 +36,8 @@ use crate::auth::token;
 use crate::db::{now, Db, DbConnection};
 use crate::error::AppError;
 use crate::models::session::{self as rows, NewSession, SessionRow};
-use scope::{read_only, write_failed};
 pub use scope::scoped;
+use scope::{read_only, write_failed};
 use sealed::transform_sealed;
 pub use sweep::{start_sweeper, sweep_expired, SWEEP_BATCH, SWEEP_EVERY, SWEEP_MAX_BATCHES};
 
@@ -280,4 +280,3 @@ impl SessionStore for DbSessionStore {
             .or_else(|err| write_failed(err, "delete"))
     }
 }
-

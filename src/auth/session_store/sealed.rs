@@ -34,7 +34,11 @@ fn open(key: &Key, name: &str, sealed: &str) -> Option<String> {
 
 /// Seals (or, when loading, opens) the `sealed.…` entries in place; one that cannot be sealed or
 /// opened is dropped.
-pub(super) fn transform_sealed(state: &mut HashMap<String, String>, session_key: &str, sealing: bool) {
+pub(super) fn transform_sealed(
+    state: &mut HashMap<String, String>,
+    session_key: &str,
+    sealing: bool,
+) {
     let names: Vec<String> = state
         .keys()
         .filter(|name| name.starts_with(SEALED_PREFIX))

@@ -184,4 +184,3 @@ pub fn record_last_used(
         .execute(conn)
         .map(|_| ())
 }
-
