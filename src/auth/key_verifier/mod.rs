@@ -27,9 +27,9 @@
 //! proxy, a NAT): someone else's bad keys can never lock a service out. A valid key costs the
 //! limiter nothing (it is not even looked up); the counters live in a bounded TTL cache.
 //!
-//! Here: checking a key and [`KeyVerifier::authenticate`], the JSON API's one way in. `verification`
-//! holds what is known of a key and the verdict, `cache` the caches and their clearing,
-//! `failure_limit` the guessing limit, `last_used` the batched `last_used_at`.
+//! Here: checking a key, and [`KeyVerifier::authenticate`], the JSON API's one way in.
+//! `verification` holds what is known of a key and the verdict, `cache` the caches and their
+//! clearing, `failure_limit` the guessing limit, `last_used` the batched `last_used_at`.
 
 mod cache;
 mod failure_limit;

@@ -6,8 +6,9 @@ use crate::db::schema::api_keys;
 use crate::db::{now, DbConnection};
 
 /// The ids of the active keys a user created, each row locked for the rest of the caller's
-/// transaction (`SELECT … FOR NO KEY UPDATE` on PostgreSQL, like [`find_for_update`](super::find_for_update); on SQLite the
-/// transaction already holds the write lock). Ordered by id, so two lockers take them in one order.
+/// transaction (`SELECT … FOR NO KEY UPDATE` on PostgreSQL, like
+/// [`find_for_update`](super::find_for_update); on SQLite the transaction already holds the write
+/// lock). Ordered by id, so two lockers take them in one order.
 pub fn lock_active_created_by(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<String>> {
     let query = api_keys::table
         .filter(api_keys::created_by.eq(user_id))

@@ -6,7 +6,8 @@ use diesel::prelude::*;
 use crate::db::schema::{api_key_roles, api_keys, role_permissions, roles};
 use crate::db::DbConnection;
 
-/// The columns verifying a key needs (fewer than [`ApiKey`](super::ApiKey): verification runs on the hot path).
+/// The columns verifying a key needs (fewer than [`ApiKey`](super::ApiKey): verification runs on
+/// the hot path).
 #[derive(Debug, Clone, Queryable)]
 pub struct KeyCredentials {
     pub id: String,
