@@ -9,9 +9,9 @@ use actix_session::SessionExt;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
-use crate::auth::key_verifier::{presented_key, KeyVerifier};
+use crate::auth::key_verifier::KeyVerifier;
 use crate::auth::session;
-use crate::authz::{KeyRefusal, PermissionSet};
+use crate::authz::PermissionSet;
 use crate::db::Db;
 use crate::error::AppError;
 use crate::models::audit::Actor;
@@ -150,23 +150,15 @@ async fn load_from_session(req: &HttpRequest) -> Result<Principal, AppError> {
     }
 }
 
-/// Authenticates the API key the request presents; keys that fail are limited per client address
-/// (see [`crate::auth::key_verifier::KeyVerifier::verify_limited`]).
+/// Authenticates the API key the request presents (see [`KeyVerifier::authenticate`]).
 async fn load_from_key(req: &HttpRequest) -> Result<Principal, AppError> {
-    let presented = presented_key(req.headers()).ok_or(AppError::InvalidKey {
-        refusal: KeyRefusal::Missing,
-    })?;
     let keys = req
         .app_data::<web::Data<KeyVerifier>>()
         .ok_or_else(|| AppError::Internal("key verifier missing".into()))?;
     let ip = crate::auth::client_address(req);
-    let verification = keys.verify_limited(presented, ip).await?;
-    let record = verification.record().ok_or(AppError::InvalidKey {
-        refusal: verification.refusal(),
-    })?;
-    if let Some(entry) = verification.entry() {
-        req.extensions_mut().insert(Arc::clone(entry));
-    }
+    let key = keys.authenticate(req.headers(), ip).await?;
+    req.extensions_mut().insert(Arc::clone(key.entry()));
+    let record = key.record();
     Ok(Principal {
         kind: PrincipalKind::Key,
         id: record.id.clone(),

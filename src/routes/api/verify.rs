@@ -10,8 +10,7 @@ use super::responses::{
     verify_code_schema, Forbidden, RateLimited, Unauthorized, ValidationFailed,
 };
 use super::{ApiJson, RoleRef};
-use crate::auth::key_verifier::{presented_key, KeyRecord};
-use crate::authz::KeyRefusal;
+use crate::auth::key_verifier::KeyRecord;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -159,16 +158,11 @@ pub async fn forward(
     state: web::Data<AppState>,
     query: web::Query<ForwardQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let presented = presented_key(req.headers()).ok_or(AppError::InvalidKey {
-        refusal: KeyRefusal::Missing,
-    })?;
-    let verification = state
+    let key = state
         .keys
-        .verify_limited(presented, crate::auth::client_address(&req))
+        .authenticate(req.headers(), crate::auth::client_address(&req))
         .await?;
-    let record = verification.record().ok_or(AppError::InvalidKey {
-        refusal: verification.refusal(),
-    })?;
+    let record = key.record();
     let required = query.into_inner().permission.or_else(|| {
         req.headers()
             .get("x-required-permission")

@@ -19,25 +19,27 @@
 //!   ones it adds when loading are never written back, and the sign-in address and browser go to
 //!   their columns rather than into the state.
 
-use std::cell::Cell;
+mod scope;
+mod sealed;
+mod sweep;
+
 use std::collections::HashMap;
-use std::future::Future;
-use std::sync::Arc;
-use std::time::Duration as StdDuration;
 
 use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
 use actix_web::cookie::time::Duration as CookieDuration;
-use actix_web::cookie::{Cookie, CookieJar, Key};
 use chrono::{Duration, NaiveDateTime};
-use sha2::{Digest, Sha512};
 
 use crate::auth::session::{
-    CURRENT_SESSION, SEALED_PREFIX, SIGN_IN_IP, SIGN_IN_USER_AGENT, STORE_UNAVAILABLE, USER_ID,
+    CURRENT_SESSION, SIGN_IN_IP, SIGN_IN_USER_AGENT, STORE_UNAVAILABLE, USER_ID,
 };
 use crate::auth::token;
 use crate::db::{now, Db, DbConnection};
 use crate::error::AppError;
 use crate::models::session::{self as rows, NewSession, SessionRow};
+pub use scope::scoped;
+use scope::{read_only, write_failed};
+use sealed::transform_sealed;
+pub use sweep::{start_sweeper, sweep_expired, SWEEP_BATCH, SWEEP_EVERY, SWEEP_MAX_BATCHES};
 
 /// A session ends after this long without a request.
 pub const IDLE: Duration = Duration::hours(12);
@@ -45,10 +47,6 @@ pub const IDLE: Duration = Duration::hours(12);
 pub const ABSOLUTE: Duration = Duration::days(7);
 /// Activity is recorded at most this often per session.
 pub const TOUCH_EVERY: Duration = Duration::minutes(1);
-/// How often expired rows are swept, and how many at most per sweep.
-pub const SWEEP_EVERY: StdDuration = StdDuration::from_secs(5 * 60);
-pub const SWEEP_BATCH: i64 = 500;
-pub const SWEEP_MAX_BATCHES: usize = 20;
 /// The most sessions one person keeps: signing in once more ends the least recently used one, so
 /// repeated sign-ins cannot grow the table without bound.
 pub const MAX_PER_USER: i64 = 20;
@@ -57,64 +55,6 @@ const ID_BYTES: usize = 32;
 /// The longest User-Agent kept for the Account page's list.
 pub const USER_AGENT_MAX_CHARS: usize = 256;
 const IP_MAX_CHARS: usize = 64;
-
-/// What the store knows of the request it serves, set by [`scoped`] around the session middleware.
-struct RequestScope {
-    /// A HEAD request: it never changes the session (see [`scoped`]).
-    read_only: bool,
-    /// Whether saving, updating or deleting the session failed.
-    write_failed: Cell<bool>,
-}
-
-tokio::task_local! {
-    static REQUEST: RequestScope;
-}
-
-/// Runs `request` (the session middleware and everything inside it) in a scope the store reads
-/// and writes, and returns whether a write of its session failed.
-///
-/// - `read_only` (a HEAD request): nothing the request does to its session is stored. HEAD runs
-///   the GET handler, and a GET page takes its one-time secret or flash message out of the
-///   session; a HEAD must not consume them unseen, so its changes stay in memory and the next GET
-///   still finds them. (A HEAD that signs out or renews a session, which no page does, would leave
-///   the stored session as it was.)
-/// - A failed save, update or delete (the database blinking between loading the session and saving
-///   it) is reported here instead of as an error, so that the request can answer "unavailable, try
-///   again" (503) instead of actix-session's bare 500: the caller must then replace the response,
-///   so that nothing of it reaches the person as if the write had happened ("signed out", a new
-///   session's cookie).
-pub async fn scoped<F: Future>(read_only: bool, request: F) -> (F::Output, bool) {
-    let scope = RequestScope {
-        read_only,
-        write_failed: Cell::new(false),
-    };
-    REQUEST
-        .scope(scope, async move {
-            let outcome = request.await;
-            (outcome, REQUEST.with(|scope| scope.write_failed.get()))
-        })
-        .await
-}
-
-/// Whether this request may not change its stored session (a HEAD request).
-fn read_only() -> bool {
-    REQUEST.try_with(|scope| scope.read_only).unwrap_or(false)
-}
-
-/// A failed write of a session: logged (an outage at debug, as the database layer logs it once),
-/// then noted for [`scoped`] when it runs around this request (`Ok`), else returned.
-fn write_failed(err: AppError, what: &'static str) -> Result<(), anyhow::Error> {
-    match &err {
-        AppError::Unavailable(detail) => {
-            tracing::debug!(error = %detail, "cannot {what} the session: database unavailable")
-        }
-        other => tracing::error!(error = ?other, "cannot {what} the session"),
-    }
-    match REQUEST.try_with(|scope| scope.write_failed.set(true)) {
-        Ok(()) => Ok(()),
-        Err(_) => Err(err.into()),
-    }
-}
 
 /// The [`SessionStore`] over the `sessions` table; every call runs on the blocking pool.
 #[derive(Clone)]
@@ -140,60 +80,6 @@ fn ends_at(now: NaiveDateTime, absolute: NaiveDateTime) -> NaiveDateTime {
 
 fn truncated(value: &str, max_chars: usize) -> String {
     value.chars().take(max_chars).collect()
-}
-
-/// The key that seals a session's one-time entries: derived from the session id itself, so only a
-/// request presenting the cookie can open them.
-fn sealing_key(session_key: &str) -> Option<Key> {
-    let digest = Sha512::new()
-        .chain_update(b"latchkey sealed session entries\0")
-        .chain_update(session_key.as_bytes())
-        .finalize();
-    Key::try_from(digest.as_slice()).ok()
-}
-
-fn seal(key: &Key, name: &str, value: &str) -> Option<String> {
-    let mut jar = CookieJar::new();
-    jar.private_mut(key)
-        .add(Cookie::new(name.to_string(), value.to_string()));
-    jar.get(name).map(|cookie| cookie.value().to_string())
-}
-
-fn open(key: &Key, name: &str, sealed: &str) -> Option<String> {
-    let mut jar = CookieJar::new();
-    jar.add_original(Cookie::new(name.to_string(), sealed.to_string()));
-    jar.private(key)
-        .get(name)
-        .map(|cookie| cookie.value().to_string())
-}
-
-/// Seals (or, when loading, opens) the `sealed.…` entries in place; one that cannot be sealed or
-/// opened is dropped.
-fn transform_sealed(state: &mut HashMap<String, String>, session_key: &str, sealing: bool) {
-    let names: Vec<String> = state
-        .keys()
-        .filter(|name| name.starts_with(SEALED_PREFIX))
-        .cloned()
-        .collect();
-    if names.is_empty() {
-        return;
-    }
-    let key = sealing_key(session_key);
-    for name in names {
-        let Some(value) = state.remove(&name) else {
-            continue;
-        };
-        let changed = key.as_ref().and_then(|key| {
-            if sealing {
-                seal(key, &name, &value)
-            } else {
-                open(key, &name, &value)
-            }
-        });
-        if let Some(changed) = changed {
-            state.insert(name, changed);
-        }
-    }
 }
 
 /// What the state says about its row: who it belongs to, and what the store writes as `state`
@@ -393,39 +279,4 @@ impl SessionStore for DbSessionStore {
             .map(|_| ())
             .or_else(|err| write_failed(err, "delete"))
     }
-}
-
-/// Deletes expired sessions, at most [`SWEEP_BATCH`] × [`SWEEP_MAX_BATCHES`] rows per call so one
-/// sweep never holds the database for long; returns how many were deleted.
-pub fn sweep_expired(conn: &mut DbConnection) -> Result<usize, AppError> {
-    let now = now();
-    let mut total = 0;
-    for _ in 0..SWEEP_MAX_BATCHES {
-        let deleted = rows::delete_expired(conn, now, SWEEP_BATCH)?;
-        total += deleted;
-        if deleted < usize::try_from(SWEEP_BATCH).unwrap_or(usize::MAX) {
-            break;
-        }
-    }
-    Ok(total)
-}
-
-/// Sweeps expired sessions every [`SWEEP_EVERY`] on a background thread, until `owner` is dropped.
-pub fn start_sweeper<T: Send + Sync + 'static>(db: Db, owner: &Arc<T>) {
-    let owner = Arc::downgrade(owner);
-    std::thread::spawn(move || loop {
-        std::thread::sleep(SWEEP_EVERY);
-        if owner.upgrade().is_none() {
-            return;
-        }
-        match db.get().and_then(|mut conn| sweep_expired(&mut conn)) {
-            Ok(0) => {}
-            Ok(deleted) => tracing::debug!(deleted, "expired sessions swept"),
-            // During an outage (logged once by the database layer) the next sweep catches up.
-            Err(AppError::Unavailable(detail)) => {
-                tracing::debug!(error = %detail, "cannot sweep expired sessions: database unavailable")
-            }
-            Err(err) => tracing::warn!(error = %err, "cannot sweep expired sessions"),
-        }
-    });
 }
