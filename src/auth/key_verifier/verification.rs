@@ -84,29 +84,30 @@ impl Verification {
 
     /// The key when it authenticates, else the API's 401 answer.
     pub fn authenticated(self) -> Result<AuthenticatedKey, AppError> {
-        match self {
-            Self::Valid(entry) if matches!(*entry, CachedKey::Found(_)) => {
-                Ok(AuthenticatedKey { entry })
+        if let Self::Valid(entry) = &self {
+            if let CachedKey::Found(record) = entry.as_ref() {
+                return Ok(AuthenticatedKey {
+                    record: record.clone(),
+                    entry: Arc::clone(entry),
+                });
             }
-            refused => Err(AppError::InvalidKey {
-                refusal: refused.refusal(),
-            }),
         }
+        Err(AppError::InvalidKey {
+            refusal: self.refusal(),
+        })
     }
 }
 
-/// A key that authenticated: its cache entry, which always holds a [`KeyRecord`].
+/// A key that authenticated: its record, and the cache entry it came from.
 #[derive(Debug, Clone)]
 pub struct AuthenticatedKey {
+    record: KeyRecord,
     entry: Arc<CachedKey>,
 }
 
 impl AuthenticatedKey {
     pub fn record(&self) -> &KeyRecord {
-        match self.entry.as_ref() {
-            CachedKey::Found(record) => record,
-            CachedKey::Missing => unreachable!("only a found key authenticates"),
-        }
+        &self.record
     }
 
     /// The cache entry, kept in the request's extensions for handlers that read the key.
