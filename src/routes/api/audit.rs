@@ -8,8 +8,7 @@ use super::responses::ValidationFailed;
 use super::{ListResponse, MAX_PAGE};
 use crate::auth::Principal;
 use crate::error::AppError;
-use crate::models::audit::Cursor;
-use crate::services::audit_log::{self, AuditQuery};
+use crate::services::audit_log::{self, AuditEvent, AuditQuery, Cursor};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -49,7 +48,7 @@ pub struct AuditEventsQuery {
     tag = "audit-log",
     params(AuditEventsQuery),
     responses(
-        (status = 200, description = "A page of events, newest first.", body = ListResponse<crate::models::audit::AuditEvent>),
+        (status = 200, description = "A page of events, newest first.", body = ListResponse<AuditEvent>),
         (status = 422, response = ValidationFailed),
     )
 )]
