@@ -227,3 +227,51 @@ pub async fn delete(
     role_service::delete(&state.db, principal, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use crate::limits::{
+        PERMISSION_DESCRIPTION_MAX, PERMISSION_NAME_MAX, ROLE_DESCRIPTION_MAX, ROLE_NAME_MAX,
+        ROLE_PERMISSIONS_MAX,
+    };
+    use crate::routes::api::openapi::api_doc;
+
+    /// utoipa takes only literals in `#[schema(max_length = …)]`: this holds them to the limits.
+    #[test]
+    fn the_document_states_the_limits_the_services_apply() {
+        let doc = serde_json::to_value(api_doc()).expect("the document as JSON");
+        let bound = |schema: &str, field: &str, bound: &str| -> Value {
+            doc["components"]["schemas"][schema]["properties"][field][bound].clone()
+        };
+        for schema in ["NewRole", "RolePatch"] {
+            assert_eq!(
+                bound(schema, "name", "maxLength"),
+                ROLE_NAME_MAX,
+                "{schema}"
+            );
+            assert_eq!(
+                bound(schema, "description", "maxLength"),
+                ROLE_DESCRIPTION_MAX,
+                "{schema}"
+            );
+            assert_eq!(
+                bound(schema, "permissions", "maxItems"),
+                ROLE_PERMISSIONS_MAX,
+                "{schema}"
+            );
+        }
+        assert_eq!(
+            bound("NewPermission", "name", "maxLength"),
+            PERMISSION_NAME_MAX
+        );
+        for schema in ["NewPermission", "PermissionPatch"] {
+            assert_eq!(
+                bound(schema, "description", "maxLength"),
+                PERMISSION_DESCRIPTION_MAX,
+                "{schema}"
+            );
+        }
+    }
+}
