@@ -61,6 +61,12 @@ fn check_description(description: &str, errors: &mut FieldErrors) {
     }
 }
 
+const NAME_FORM: &str = "Use the form resource.action: lower-case letters, digits, - and _, with one dot (for example documents.render).";
+
+fn already_exists(name: &str) -> String {
+    format!("The permission {name} already exists.")
+}
+
 pub async fn create(
     db: &Db,
     principal: Principal,
@@ -69,39 +75,37 @@ pub async fn create(
 ) -> Result<Permission, FormError> {
     principal.require(PERMISSIONS_CREATE)?;
     in_authz_transaction(db, move |conn| {
-            let name = name.trim().to_string();
-            let mut errors = FieldErrors::default();
-            if !is_valid_name(&name) {
-                errors.add(
-                    field::NAME,
-                    "Use the form resource.action: lower-case letters, digits, - and _, with one dot (for example documents.render).",
-                );
-            } else if permission::find(conn, &name)?.is_some() {
-                errors.add_conflict(field::NAME, format!("The permission {name} already exists."));
-            }
-            check_description(&description, &mut errors);
-            if !errors.is_empty() {
-                return Err(FormError::Invalid(errors));
-            }
-            // Created at the same moment by someone else: the unique index decides, and the error
-            // ends the transaction (on PostgreSQL a failed statement aborts it).
-            permission::insert_custom(conn, &name, description.trim()).map_err(|e| {
-                if crate::db::is_unique_violation(&e) {
-                    AppError::FieldConflict {
-                        field: field::NAME.into(),
-                        message: format!("The permission {name} already exists."),
-                    }
-                } else {
-                    e.into()
+        let name = name.trim().to_string();
+        let mut errors = FieldErrors::default();
+        if !is_valid_name(&name) {
+            errors.add(field::NAME, NAME_FORM);
+        } else if permission::find(conn, &name)?.is_some() {
+            errors.add_conflict(field::NAME, already_exists(&name));
+        }
+        check_description(&description, &mut errors);
+        if !errors.is_empty() {
+            return Err(FormError::Invalid(errors));
+        }
+        // Created at the same moment by someone else: the unique index decides, and the error
+        // ends the transaction (on PostgreSQL a failed statement aborts it).
+        permission::insert_custom(conn, &name, description.trim()).map_err(|e| {
+            if crate::db::is_unique_violation(&e) {
+                AppError::FieldConflict {
+                    field: field::NAME.into(),
+                    message: already_exists(&name),
                 }
-            })?;
-            audit_log::record(
-conn,
-&principal,
-AuditAction::PermissionCreated,
-Target::permission(&name),
-description.trim().to_string())?;
-            Ok(permission::find(conn, &name)?.ok_or(AppError::NotFound)?)
+            } else {
+                e.into()
+            }
+        })?;
+        audit_log::record(
+            conn,
+            &principal,
+            AuditAction::PermissionCreated,
+            Target::permission(&name),
+            description.trim().to_string(),
+        )?;
+        Ok(permission::find(conn, &name)?.ok_or(AppError::NotFound)?)
     })
     .await
 }
