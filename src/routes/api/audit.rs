@@ -5,7 +5,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::responses::ValidationFailed;
-use super::{ListResponse, MAX_PAGE};
+use super::{ListResponse, PageQuery};
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::services::audit_log::{self, AuditEvent, AuditQuery, Cursor};
@@ -58,19 +58,14 @@ pub async fn list(
     query: web::Query<AuditEventsQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
-    let limit = match query.limit {
-        None => super::DEFAULT_PAGE,
-        Some(n) if (1..=MAX_PAGE).contains(&n) => n,
-        Some(_) => {
-            return Err(AppError::validation(
-                "limit",
-                format!("limit must be between 1 and {MAX_PAGE}."),
-            ))
-        }
+    let page = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor.clone(),
     };
-    let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
+    let limit = page.limit()?;
+    let cursor = match page.cursor() {
         None => None,
-        Some(text) => Some(Cursor::decode(text).ok_or_else(|| {
+        Some(text) => Some(Cursor::decode(&text).ok_or_else(|| {
             AppError::validation("cursor", "This cursor is not one Latchkey gave.")
         })?),
     };
