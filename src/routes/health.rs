@@ -5,7 +5,7 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use crate::error::{AppError, UNAVAILABLE_RETRY_AFTER_SECS};
-use crate::models::setting;
+use crate::services::health;
 use crate::state::AppState;
 
 /// The process is up.
@@ -17,11 +17,7 @@ pub async fn healthz() -> HttpResponse {
 /// fraction of a second during an outage. An outage is logged once by the database layer, not at
 /// every probe.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let answer = state
-        .db
-        .run(|conn| setting::ping(conn).map_err(AppError::from))
-        .await;
-    match answer {
+    match health::check_ready(&state.db).await {
         Ok(_) => HttpResponse::Ok().json(json!({ "status": "ready" })),
         Err(err) => {
             if !matches!(err, AppError::Unavailable(_)) {

@@ -9,8 +9,10 @@ use crate::authz::{AuditAction, Outcome};
 use crate::db::Db;
 use crate::db::DbConnection;
 use crate::error::AppError;
-use crate::models::audit::{self, AuditEvent, AuditFilter, Cursor, Target};
+use crate::models::audit::{self, Target};
 use crate::services::FieldErrors;
+
+pub use crate::models::audit::{AuditEvent, AuditFilter, Cursor};
 
 /// Records that `principal` did `action` to `target`, in the caller's transaction.
 pub fn record(

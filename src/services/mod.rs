@@ -6,6 +6,7 @@ pub mod account;
 pub mod api_keys;
 pub mod audit_log;
 pub mod grants;
+pub mod health;
 pub mod notify;
 pub mod permission_catalog;
 pub mod roles;
@@ -15,6 +16,7 @@ pub mod team;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::auth::Principal;
 use crate::db::{Db, DbConnection};
 use crate::error::AppError;
 use crate::models::setting;
@@ -139,6 +141,29 @@ impl From<Refusal> for AppError {
 /// The reason to show beside a disabled control, when `allowed` refuses.
 pub fn refusal_reason(allowed: Result<(), Refusal>) -> Option<String> {
     allowed.err().map(|refusal| refusal.0)
+}
+
+/// The viewer's lack of `permission` as a refusal, for a page that disables the control it guards.
+pub fn permitted(principal: &Principal, permission: &str) -> Result<(), Refusal> {
+    if principal.can(permission) {
+        Ok(())
+    } else {
+        Err(Refusal::new(crate::error::forbidden_sentence(permission)))
+    }
+}
+
+/// Fails with the error naming `permission` unless the principal holds it or `alternative`: a form
+/// re-shown after a refused change needs only the right to make that change.
+pub(crate) fn require_either(
+    principal: &Principal,
+    permission: &str,
+    alternative: &str,
+) -> Result<(), AppError> {
+    if principal.can(alternative) {
+        Ok(())
+    } else {
+        principal.require(permission)
+    }
 }
 
 /// The outcome of a form submission: done, or the form again with messages.

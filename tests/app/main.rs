@@ -20,6 +20,7 @@ mod openapi;
 mod outage;
 mod propagation;
 mod rank;
+mod role_refusals;
 mod roles;
 mod screenshots;
 mod security;

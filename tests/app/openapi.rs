@@ -171,3 +171,44 @@ async fn the_development_tab_links_to_the_api_reference() {
     let html = body(app.get("/development").await).await;
     assert!(html.contains("href=\"/api-reference\""));
 }
+
+/// utoipa takes only literals in `#[schema(max_length = …)]`: this holds them to `latchkey::limits`.
+#[test]
+fn the_document_states_the_role_and_permission_limits_the_services_apply() {
+    use latchkey::limits::{
+        PERMISSION_DESCRIPTION_MAX, PERMISSION_NAME_MAX, ROLE_DESCRIPTION_MAX, ROLE_NAME_MAX,
+        ROLE_PERMISSIONS_MAX,
+    };
+    let doc = serde_json::to_value(latchkey::routes::api::openapi::api_doc()).unwrap();
+    let bound = |schema: &str, field: &str, bound: &str| -> Value {
+        doc["components"]["schemas"][schema]["properties"][field][bound].clone()
+    };
+    for schema in ["NewRole", "RolePatch"] {
+        assert_eq!(
+            bound(schema, "name", "maxLength"),
+            ROLE_NAME_MAX,
+            "{schema}"
+        );
+        assert_eq!(
+            bound(schema, "description", "maxLength"),
+            ROLE_DESCRIPTION_MAX,
+            "{schema}"
+        );
+        assert_eq!(
+            bound(schema, "permissions", "maxItems"),
+            ROLE_PERMISSIONS_MAX,
+            "{schema}"
+        );
+    }
+    assert_eq!(
+        bound("NewPermission", "name", "maxLength"),
+        PERMISSION_NAME_MAX
+    );
+    for schema in ["NewPermission", "PermissionPatch"] {
+        assert_eq!(
+            bound(schema, "description", "maxLength"),
+            PERMISSION_DESCRIPTION_MAX,
+            "{schema}"
+        );
+    }
+}

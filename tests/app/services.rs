@@ -232,3 +232,81 @@ async fn the_audit_log_refuses_whoever_lacks_its_permission() {
         .expect("a history");
     assert!(!allowed.is_empty(), "the role's creation is in its history");
 }
+
+/// A key holding every built-in permission except those in `missing`.
+fn lacking_each(missing: &[&str]) -> Principal {
+    Principal {
+        permissions: PermissionSet::from_names(
+            BUILTIN
+                .iter()
+                .map(|entry| entry.name)
+                .filter(|name| !missing.contains(name))
+                .map(str::to_string),
+        ),
+        ..lacking(missing.first().copied().unwrap_or_default())
+    }
+}
+
+#[tokio::test]
+async fn the_role_reads_refuse_whoever_lacks_their_permissions() {
+    let app = spawn_app().await;
+    let role = app.create_role("Readers", &[ROLES_RETRIEVE]).await;
+    let db = &app.db;
+    let reader = lacking(ROLES_RETRIEVE);
+
+    assert_refused(
+        "listing roles",
+        roles::all(db, &reader).await,
+        ROLES_RETRIEVE,
+    );
+    let page = roles::page(db, &reader, None, 10).await;
+    assert_refused("paging roles", page, ROLES_RETRIEVE);
+    let detail = roles::detail(db, &reader, role.clone()).await;
+    assert_refused("reading a role", detail, ROLES_RETRIEVE);
+    let new_form = roles::form(db, &lacking(ROLES_CREATE), None).await;
+    assert_refused("the form for a new role", new_form, ROLES_CREATE);
+    let edit_form = roles::form(
+        db,
+        &lacking_each(&[ROLES_RETRIEVE, ROLES_UPDATE]),
+        Some(role.clone()),
+    )
+    .await;
+    assert_refused("a role's form", edit_form, ROLES_RETRIEVE);
+    let shown_to_editor = roles::form(db, &reader, Some(role.clone())).await;
+    assert!(
+        shown_to_editor.is_ok(),
+        "a role's form is re-shown to whoever may change it"
+    );
+    let deletion = roles::deletion(db, &lacking(ROLES_DELETE), role).await;
+    assert_refused("a role's delete confirmation", deletion, ROLES_DELETE);
+}
+
+#[tokio::test]
+async fn the_permission_catalog_reads_refuse_whoever_lacks_their_permissions() {
+    let app = spawn_app().await;
+    app.create_permission("documents.render", "Render").await;
+    let db = &app.db;
+    let name = || "documents.render".to_string();
+
+    let all = permission_catalog::all(
+        db,
+        &lacking_each(&[PERMISSIONS_RETRIEVE, PERMISSIONS_CREATE]),
+    )
+    .await;
+    assert_refused("listing the catalog", all, PERMISSIONS_RETRIEVE);
+    let page = permission_catalog::page(db, &lacking(PERMISSIONS_RETRIEVE), None, 10).await;
+    assert_refused("paging the catalog", page, PERMISSIONS_RETRIEVE);
+    let detail = permission_catalog::detail(
+        db,
+        &lacking_each(&[PERMISSIONS_RETRIEVE, PERMISSIONS_UPDATE]),
+        name(),
+    )
+    .await;
+    assert_refused("reading a permission", detail, PERMISSIONS_RETRIEVE);
+    let deletion = permission_catalog::deletion(db, &lacking(PERMISSIONS_DELETE), name()).await;
+    assert_refused(
+        "a permission's delete confirmation",
+        deletion,
+        PERMISSIONS_DELETE,
+    );
+}

@@ -5,11 +5,10 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::responses::ValidationFailed;
-use super::{ListResponse, MAX_PAGE};
+use super::{ListResponse, PageQuery};
 use crate::auth::Principal;
 use crate::error::AppError;
-use crate::models::audit::Cursor;
-use crate::services::audit_log::{self, AuditQuery};
+use crate::services::audit_log::{self, AuditEvent, AuditQuery, Cursor};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -49,7 +48,7 @@ pub struct AuditEventsQuery {
     tag = "audit-log",
     params(AuditEventsQuery),
     responses(
-        (status = 200, description = "A page of events, newest first.", body = ListResponse<crate::models::audit::AuditEvent>),
+        (status = 200, description = "A page of events, newest first.", body = ListResponse<AuditEvent>),
         (status = 422, response = ValidationFailed),
     )
 )]
@@ -59,19 +58,14 @@ pub async fn list(
     query: web::Query<AuditEventsQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
-    let limit = match query.limit {
-        None => super::DEFAULT_PAGE,
-        Some(n) if (1..=MAX_PAGE).contains(&n) => n,
-        Some(_) => {
-            return Err(AppError::validation(
-                "limit",
-                format!("limit must be between 1 and {MAX_PAGE}."),
-            ))
-        }
+    let page = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor.clone(),
     };
-    let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
+    let limit = page.limit()?;
+    let cursor = match page.cursor() {
         None => None,
-        Some(text) => Some(Cursor::decode(text).ok_or_else(|| {
+        Some(text) => Some(Cursor::decode(&text).ok_or_else(|| {
             AppError::validation("cursor", "This cursor is not one Latchkey gave.")
         })?),
     };

@@ -8,8 +8,7 @@ use super::responses::{Conflict, NotFound, ValidationFailed};
 use super::{created, ApiJson, ListResponse, PageQuery};
 use crate::auth::Principal;
 use crate::error::AppError;
-use crate::models::permission::{self, Permission};
-use crate::services::permission_catalog;
+use crate::services::permission_catalog::{self, Permission};
 use crate::state::AppState;
 
 /// A permission of the catalog: `resource.action`.
@@ -45,20 +44,17 @@ impl From<Permission> for PermissionOut {
     )
 )]
 pub async fn list(
+    principal: Principal,
     state: web::Data<AppState>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let limit = query.limit()?;
-    let cursor = query.cursor();
-    let items: Vec<PermissionOut> = state
-        .db
-        .run(move |conn| {
-            Ok::<_, AppError>(permission::list_after(conn, cursor.as_deref(), limit + 1)?)
-        })
-        .await?
-        .into_iter()
-        .map(PermissionOut::from)
-        .collect();
+    let items: Vec<PermissionOut> =
+        permission_catalog::page(&state.db, &principal, query.cursor(), limit + 1)
+            .await?
+            .into_iter()
+            .map(PermissionOut::from)
+            .collect();
     Ok(HttpResponse::Ok().json(ListResponse::from_fetched(items, limit, |p| p.name.clone())))
 }
 

@@ -8,8 +8,7 @@ use super::responses::{Conflict, NotFound, ValidationFailed};
 use super::{created, rfc3339, ApiJson, ListResponse, PageQuery};
 use crate::auth::Principal;
 use crate::error::AppError;
-use crate::models::role::{self, Role};
-use crate::services::roles::{self as role_service, RoleChange, RoleInput};
+use crate::services::roles::{self as role_service, RoleChange, RoleDetail, RoleInput};
 use crate::state::AppState;
 
 /// A named set of permissions.
@@ -31,28 +30,19 @@ pub struct RoleOut {
     pub updated_at: String,
 }
 
-fn role_out(role: Role, permissions: Vec<String>) -> RoleOut {
-    RoleOut {
-        created_at: rfc3339(&role.created_at),
-        updated_at: rfc3339(&role.updated_at),
-        id: role.id,
-        name: role.name,
-        description: role.description,
-        builtin: role.is_builtin,
-        all_permissions: role.grants_all,
-        permissions,
+impl From<RoleDetail> for RoleOut {
+    fn from(RoleDetail { role, permissions }: RoleDetail) -> Self {
+        Self {
+            created_at: rfc3339(&role.created_at),
+            updated_at: rfc3339(&role.updated_at),
+            id: role.id,
+            name: role.name,
+            description: role.description,
+            builtin: role.is_builtin,
+            all_permissions: role.grants_all,
+            permissions,
+        }
     }
-}
-
-async fn load(state: &AppState, id: String) -> Result<RoleOut, AppError> {
-    state
-        .db
-        .run(move |conn| {
-            let found = role::find(conn, &id)?.ok_or(AppError::NotFound)?;
-            let permissions = role::permissions_of(conn, &id)?;
-            Ok(role_out(found, permissions))
-        })
-        .await
 }
 
 /// List roles
@@ -68,28 +58,16 @@ async fn load(state: &AppState, id: String) -> Result<RoleOut, AppError> {
     )
 )]
 pub async fn list(
+    principal: Principal,
     state: web::Data<AppState>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let limit = query.limit()?;
-    let cursor = query.cursor();
-    let roles = state
-        .db
-        .run(move |conn| {
-            let roles = role::list_after(conn, cursor.as_deref(), limit + 1)?;
-            let ids: Vec<String> = roles.iter().map(|r| r.id.clone()).collect();
-            let mut by_role = role::permissions_by_role(conn, &ids)?;
-            Ok::<_, AppError>(
-                roles
-                    .into_iter()
-                    .map(|r| {
-                        let permissions = by_role.remove(&r.id).unwrap_or_default();
-                        role_out(r, permissions)
-                    })
-                    .collect::<Vec<_>>(),
-            )
-        })
-        .await?;
+    let roles: Vec<RoleOut> = role_service::page(&state.db, &principal, query.cursor(), limit + 1)
+        .await?
+        .into_iter()
+        .map(RoleOut::from)
+        .collect();
     Ok(HttpResponse::Ok().json(ListResponse::from_fetched(roles, limit, |r| r.id.clone())))
 }
 
@@ -143,7 +121,8 @@ pub async fn create(
     let saved = role_service::create(&state.db, principal, input)
         .await
         .map_err(|e| e.into_app_error())?;
-    Ok(created(&load(&state, saved.id).await?))
+    let detail = role_service::with_permissions(&state.db, saved).await?;
+    Ok(created(&RoleOut::from(detail)))
 }
 
 /// Get a role
@@ -159,10 +138,12 @@ pub async fn create(
     )
 )]
 pub async fn show(
+    principal: Principal,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(load(&state, path.into_inner()).await?))
+    let detail = role_service::detail(&state.db, &principal, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(RoleOut::from(detail)))
 }
 
 /// Absent fields stay as they are.
@@ -210,17 +191,17 @@ pub async fn update(
     path: web::Path<String>,
     body: ApiJson<RolePatch>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
     let patch = body.into_inner();
     let change = RoleChange {
         name: patch.name,
         description: patch.description,
         permissions: patch.permissions,
     };
-    role_service::update(&state.db, principal, id.clone(), change)
+    let saved = role_service::update(&state.db, principal, path.into_inner(), change)
         .await
         .map_err(|e| e.into_app_error())?;
-    Ok(HttpResponse::Ok().json(load(&state, id).await?))
+    let detail = role_service::with_permissions(&state.db, saved).await?;
+    Ok(HttpResponse::Ok().json(RoleOut::from(detail)))
 }
 
 /// Delete a role

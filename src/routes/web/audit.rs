@@ -7,11 +7,10 @@ use askama::Template;
 
 use crate::auth::Principal;
 use crate::error::AppError;
-use crate::models::audit::Cursor;
 use crate::routes::web::layout::{Layout, Section, ASSET_VERSION};
 use crate::routes::web::render;
 use crate::routes::web::views::format_time;
-use crate::services::audit_log::{self, AuditQuery};
+use crate::services::audit_log::{self, AuditQuery, Cursor};
 use crate::services::FieldErrors;
 use crate::state::AppState;
 

@@ -10,12 +10,11 @@ use crate::auth::session::{flash, FlashKind};
 use crate::auth::Principal;
 use crate::authz::catalog::{PERMISSIONS_CREATE, PERMISSIONS_DELETE, PERMISSIONS_UPDATE};
 use crate::error::{forbidden_sentence, AppError};
-use crate::models::permission::{self, Permission};
 use crate::routes::web::form::FormFields;
 use crate::routes::web::layout::{Layout, Section, ASSET_VERSION};
 use crate::routes::web::{render, see_other};
-use crate::services::permission_catalog;
-use crate::services::{FieldErrors, FormError};
+use crate::services::permission_catalog::{self, Permission, PermissionDetail};
+use crate::services::{field, permitted, refusal_reason, FieldErrors, FormError};
 use crate::state::AppState;
 
 pub struct PermissionRow {
@@ -48,18 +47,15 @@ async fn page(
     errors: FieldErrors,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let (all, usage) = state
-        .db
-        .run(|conn| Ok::<_, AppError>((permission::list(conn)?, permission::usage_counts(conn)?)))
-        .await?;
+    let all = permission_catalog::all(&state.db, principal).await?;
     let rows = |builtin: bool| -> Vec<PermissionRow> {
         all.iter()
-            .filter(|p| p.is_builtin == builtin)
-            .map(|p| PermissionRow {
-                name: p.name.clone(),
-                description: p.description.clone(),
-                builtin: p.is_builtin,
-                roles: usage.get(&p.name).copied().unwrap_or(0),
+            .filter(|usage| usage.permission.is_builtin == builtin)
+            .map(|usage| PermissionRow {
+                name: usage.permission.name.clone(),
+                description: usage.permission.description.clone(),
+                builtin: usage.permission.is_builtin,
+                roles: usage.roles,
             })
             .collect()
     };
@@ -102,7 +98,7 @@ pub async fn create(
     state: web::Data<AppState>,
     fields: FormFields,
 ) -> Result<HttpResponse, AppError> {
-    let (name, description) = (fields.text("name"), fields.text("description"));
+    let (name, description) = (fields.text(field::NAME), fields.text(field::DESCRIPTION));
     match permission_catalog::create(
         &state.db,
         principal.clone(),
@@ -151,20 +147,6 @@ struct PermissionFormPage {
     can_delete: bool,
 }
 
-async fn load(
-    state: &web::Data<AppState>,
-    name: String,
-) -> Result<(Permission, Vec<String>), AppError> {
-    state
-        .db
-        .run(move |conn| {
-            let found = permission::find(conn, &name)?.ok_or(AppError::NotFound)?;
-            let roles = permission::roles_using(conn, &name)?;
-            Ok((found, roles))
-        })
-        .await
-}
-
 async fn form_page(
     principal: &Principal,
     session: &Session,
@@ -174,23 +156,21 @@ async fn form_page(
     errors: FieldErrors,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let (found, roles) = load(state, name).await?;
-    let read_only = if found.is_builtin {
-        Some(
-            "This is one of Latchkey's own permissions; it cannot be changed or deleted."
-                .to_string(),
-        )
-    } else if !principal.can(PERMISSIONS_UPDATE) {
-        Some(forbidden_sentence(PERMISSIONS_UPDATE))
-    } else {
-        None
-    };
+    let PermissionDetail {
+        permission: found,
+        roles,
+    } = permission_catalog::detail(&state.db, principal, name).await?;
+    let read_only = refusal_reason(
+        permission_catalog::can_edit(&found)
+            .and_then(|()| permitted(principal, PERMISSIONS_UPDATE)),
+    );
     render(
         PermissionFormPage {
             asset_version: ASSET_VERSION,
             layout: Layout::new(principal, session, Section::Roles, found.name.clone()),
             description: description.unwrap_or_else(|| found.description.clone()),
-            can_delete: !found.is_builtin && principal.can(PERMISSIONS_DELETE),
+            can_delete: permission_catalog::can_delete(&found).is_ok()
+                && principal.can(PERMISSIONS_DELETE),
             permission: found,
             roles,
             errors,
@@ -226,7 +206,7 @@ pub async fn update(
     fields: FormFields,
 ) -> Result<HttpResponse, AppError> {
     let name = path.into_inner();
-    let description = fields.text("description");
+    let description = fields.text(field::DESCRIPTION);
     match permission_catalog::update(
         &state.db,
         principal.clone(),
@@ -274,12 +254,10 @@ pub async fn confirm_delete(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let (found, roles) = load(&state, path.into_inner()).await?;
-    if found.is_builtin {
-        return Err(AppError::Conflict(
-            "Latchkey's own permissions cannot be deleted.".into(),
-        ));
-    }
+    let PermissionDetail {
+        permission: found,
+        roles,
+    } = permission_catalog::deletion(&state.db, &principal, path.into_inner()).await?;
     render(
         PermissionDeletePage {
             asset_version: ASSET_VERSION,

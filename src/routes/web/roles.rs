@@ -8,16 +8,17 @@ use serde::Deserialize;
 
 use crate::auth::session::{flash, FlashKind};
 use crate::auth::Principal;
-use crate::authz::catalog::{ROLES_CREATE, ROLES_DELETE, ROLES_UPDATE};
+use crate::authz::catalog::ROLES_CREATE;
 use crate::error::{forbidden_sentence, AppError};
-use crate::models::role::{self, Role};
 use crate::routes::web::form::FormFields;
 use crate::routes::web::layout::{Layout, Section, ASSET_VERSION};
 use crate::routes::web::pickers::PermissionPicker;
 use crate::routes::web::{render, see_other};
 use crate::services::field;
-use crate::services::roles::{self as role_service, RoleInput, TEMPLATES};
-use crate::services::{grants, FieldErrors, FormError};
+use crate::services::roles::{
+    self as role_service, EditedRole, RoleInput, RoleTemplate, TEMPLATES,
+};
+use crate::services::{refusal_reason, FieldErrors, FormError};
 use crate::state::AppState;
 
 pub struct RoleRow {
@@ -45,7 +46,7 @@ pub async fn list(
     session: Session,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let catalog = state.db.run(role_service::catalog).await?;
+    let catalog = role_service::all(&state.db, &principal).await?;
     let rows = catalog
         .roles
         .iter()
@@ -78,12 +79,6 @@ pub async fn list(
     )
 }
 
-pub struct TemplateLink {
-    pub slug: &'static str,
-    pub name: &'static str,
-    pub description: &'static str,
-}
-
 #[derive(Template)]
 #[template(path = "pages/role_form.html")]
 struct RoleFormPage {
@@ -96,7 +91,7 @@ struct RoleFormPage {
     description: String,
     picker: PermissionPicker,
     errors: FieldErrors,
-    templates: Vec<TemplateLink>,
+    templates: &'static [RoleTemplate],
     read_only: Option<String>,
     submit_label: &'static str,
     can_delete: bool,
@@ -115,101 +110,56 @@ fn input_from(fields: &FormFields) -> RoleInput {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn form_page(
-    state: &web::Data<AppState>,
+fn form_page(
     principal: &Principal,
     session: &Session,
-    existing: Option<&Role>,
+    form: role_service::RoleForm,
     input: RoleInput,
     errors: FieldErrors,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let catalog = state.db.run(role_service::catalog).await?;
-    // A role the viewer could not give is beyond their rank: they may neither change nor delete it.
-    let beyond = match existing {
-        Some(role) if !role.is_builtin => {
-            let holder = principal.permissions.clone();
-            let ids = vec![role.id.clone()];
-            state
-                .db
-                .run(move |conn| grants::first_missing(conn, &holder, &ids))
-                .await?
-        }
-        _ => None,
-    };
-    let (heading, action, submit_label, read_only) = match existing {
-        None => (
-            "New role".to_string(),
-            "/roles".to_string(),
-            "Create role",
-            None,
+    let (heading, action, submit_label) = match &form.role {
+        None => ("New role".to_string(), "/roles".to_string(), "Create role"),
+        Some(EditedRole { role, .. }) => (
+            format!("Role “{}”", role.name),
+            format!("/roles/{}", role.id),
+            "Save",
         ),
-        Some(role) => {
-            let read_only = if role.is_builtin {
-                Some("The built-in Admin role always holds every permission, including ones added later. It cannot be changed.".to_string())
-            } else if !principal.can(ROLES_UPDATE) {
-                Some(forbidden_sentence(ROLES_UPDATE))
-            } else {
-                beyond
-                    .as_deref()
-                    .map(|p| grants::outranked_sentence("change this role", p))
-            };
-            (
-                format!("Role “{}”", role.name),
-                format!("/roles/{}", role.id),
-                "Save",
-                read_only,
-            )
-        }
     };
-    let checked = match existing {
-        Some(role) if role.grants_all => {
-            catalog.permissions.iter().map(|p| p.name.clone()).collect()
-        }
-        _ => input.permissions.clone(),
-    };
+    let read_only = form
+        .role
+        .as_ref()
+        .and_then(|edited| refusal_reason(edited.edit.clone()));
     let mut picker = PermissionPicker::new(
         field::PERMISSIONS,
         "perm",
         "Permissions",
-        &catalog.permissions,
+        &form.catalog,
         principal,
-        &checked,
+        &input.permissions,
         errors.get(field::PERMISSIONS).map(str::to_string),
     );
     if read_only.is_some() {
         picker = picker.read_only();
     }
-    let templates = if existing.is_none() {
-        TEMPLATES
-            .iter()
-            .map(|t| TemplateLink {
-                slug: t.slug,
-                name: t.name,
-                description: t.description,
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
     render(
         RoleFormPage {
             asset_version: ASSET_VERSION,
             layout: Layout::new(principal, session, Section::Roles, heading.clone()),
             heading,
             action,
-            role_id: existing.map(|r| r.id.clone()),
+            role_id: form.role.as_ref().map(|edited| edited.role.id.clone()),
             name: input.name,
             description: input.description,
             picker,
             errors,
-            templates,
+            templates: if form.role.is_none() { TEMPLATES } else { &[] },
             read_only,
             submit_label,
-            can_delete: existing.is_some_and(|r| !r.is_builtin)
-                && principal.can(ROLES_DELETE)
-                && beyond.is_none(),
+            can_delete: form
+                .role
+                .as_ref()
+                .is_some_and(|edited| edited.delete.is_ok()),
         },
         status,
     )
@@ -221,33 +171,20 @@ pub async fn new_form(
     state: web::Data<AppState>,
     query: web::Query<NewRoleQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let mut input = RoleInput::default();
-    if let Some(template) = query
+    let form = role_service::form(&state.db, &principal, None).await?;
+    let input = query
         .template
         .as_deref()
-        .and_then(|slug| TEMPLATES.iter().find(|t| t.slug == slug))
-    {
-        let catalog = state.db.run(role_service::catalog).await?;
-        input = RoleInput {
-            name: template.name.to_string(),
-            description: template.description.to_string(),
-            permissions: role_service::template_permissions(
-                template,
-                &principal,
-                &catalog.permissions,
-            ),
-        };
-    }
+        .and_then(|slug| role_service::from_template(slug, &principal, &form.catalog))
+        .unwrap_or_default();
     form_page(
-        &state,
         &principal,
         &session,
-        None,
+        form,
         input,
         FieldErrors::default(),
         StatusCode::OK,
     )
-    .await
 }
 
 pub async fn create(
@@ -267,33 +204,18 @@ pub async fn create(
             Ok(see_other("/roles"))
         }
         Err(FormError::Invalid(errors)) => {
+            let form = role_service::form(&state.db, &principal, None).await?;
             form_page(
-                &state,
                 &principal,
                 &session,
-                None,
+                form,
                 input,
                 errors,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
-            .await
         }
         Err(FormError::Failed(err)) => Err(err),
     }
-}
-
-async fn load_role(
-    state: &web::Data<AppState>,
-    id: String,
-) -> Result<(Role, Vec<String>), AppError> {
-    state
-        .db
-        .run(move |conn| {
-            let found = role::find(conn, &id)?.ok_or(AppError::NotFound)?;
-            let permissions = role::permissions_of(conn, &id)?;
-            Ok((found, permissions))
-        })
-        .await
 }
 
 pub async fn show(
@@ -302,22 +224,23 @@ pub async fn show(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let (existing, permissions) = load_role(&state, path.into_inner()).await?;
-    let input = RoleInput {
-        name: existing.name.clone(),
-        description: existing.description.clone(),
-        permissions,
+    let form = role_service::form(&state.db, &principal, Some(path.into_inner())).await?;
+    let input = match &form.role {
+        Some(edited) => RoleInput {
+            name: edited.role.name.clone(),
+            description: edited.role.description.clone(),
+            permissions: edited.permissions.clone(),
+        },
+        None => RoleInput::default(),
     };
     form_page(
-        &state,
         &principal,
         &session,
-        Some(&existing),
+        form,
         input,
         FieldErrors::default(),
         StatusCode::OK,
     )
-    .await
 }
 
 pub async fn update(
@@ -339,17 +262,15 @@ pub async fn update(
             Ok(see_other("/roles"))
         }
         Err(FormError::Invalid(errors)) => {
-            let (existing, _) = load_role(&state, role_id).await?;
+            let form = role_service::form(&state.db, &principal, Some(role_id)).await?;
             form_page(
-                &state,
                 &principal,
                 &session,
-                Some(&existing),
+                form,
                 input,
                 errors,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
-            .await
         }
         Err(FormError::Failed(err)) => Err(err),
     }
@@ -372,24 +293,7 @@ pub async fn confirm_delete(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
-    let viewer = principal.clone();
-    let (existing, counts) = state
-        .db
-        .run(move |conn| {
-            let found = role::find(conn, &id)?.ok_or(AppError::NotFound)?;
-            if !found.is_builtin {
-                grants::require_can_change_role(conn, &viewer, &id)?;
-            }
-            let counts = role::holder_counts(conn, &id)?;
-            Ok::<_, AppError>((found, counts))
-        })
-        .await?;
-    if existing.is_builtin {
-        return Err(AppError::Conflict(
-            "The built-in Admin role cannot be deleted.".into(),
-        ));
-    }
+    let deletion = role_service::deletion(&state.db, &principal, path.into_inner()).await?;
     render(
         RoleDeletePage {
             asset_version: ASSET_VERSION,
@@ -397,12 +301,12 @@ pub async fn confirm_delete(
                 &principal,
                 &session,
                 Section::Roles,
-                format!("Delete role “{}”", existing.name),
+                format!("Delete role “{}”", deletion.role.name),
             ),
-            role_id: existing.id,
-            name: existing.name,
-            keys: counts.keys,
-            users: counts.users,
+            role_id: deletion.role.id,
+            name: deletion.role.name,
+            keys: deletion.holders.keys,
+            users: deletion.holders.users,
         },
         StatusCode::OK,
     )
