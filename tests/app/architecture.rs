@@ -100,12 +100,19 @@ fn no_module_imports_one_on_a_floor_above_it() {
         for (number, line) in lines.iter().enumerate() {
             for imported in imported_modules(line) {
                 if floor_of(imported).is_some_and(|floor| floor > own) {
-                    upward.push(format!("{file}:{}: `{module}` imports `{imported}`", number + 1));
+                    upward.push(format!(
+                        "{file}:{}: `{module}` imports `{imported}`",
+                        number + 1
+                    ));
                 }
             }
         }
     }
-    assert!(upward.is_empty(), "imports from a floor above:\n{}", upward.join("\n"));
+    assert!(
+        upward.is_empty(),
+        "imports from a floor above:\n{}",
+        upward.join("\n")
+    );
 }
 
 /// Whether a line brings a model *module* or *function* into reach (`use crate::models::user;`,
@@ -154,11 +161,21 @@ fn handlers_read_and_write_through_the_services_never_the_models() {
 #[test]
 fn the_rule_tells_a_model_function_from_a_model_type() {
     assert!(reaches_model_functions("use crate::models::{role, user};"));
-    assert!(reaches_model_functions("use crate::models::api_key::{self, ApiKey};"));
-    assert!(reaches_model_functions("let k = crate::models::api_key::find(conn, id)?;"));
-    assert!(!reaches_model_functions("use crate::models::api_key::{ApiKey, KeyStatus};"));
-    assert!(!reaches_model_functions("body = ListResponse<crate::models::audit::AuditEvent>),"));
-    assert!(!reaches_model_functions("use crate::models::audit::Cursor;"));
+    assert!(reaches_model_functions(
+        "use crate::models::api_key::{self, ApiKey};"
+    ));
+    assert!(reaches_model_functions(
+        "let k = crate::models::api_key::find(conn, id)?;"
+    ));
+    assert!(!reaches_model_functions(
+        "use crate::models::api_key::{ApiKey, KeyStatus};"
+    ));
+    assert!(!reaches_model_functions(
+        "body = ListResponse<crate::models::audit::AuditEvent>),"
+    ));
+    assert!(!reaches_model_functions(
+        "use crate::models::audit::Cursor;"
+    ));
 }
 
 #[test]
@@ -169,11 +186,19 @@ fn no_source_file_is_longer_than_four_hundred_lines() {
     let long: Vec<String> = files
         .iter()
         .filter_map(|path| {
-            let relative = path.strip_prefix(root).ok()?.to_string_lossy().replace('\\', "/");
+            let relative = path
+                .strip_prefix(root)
+                .ok()?
+                .to_string_lossy()
+                .replace('\\', "/");
             let lines = std::fs::read_to_string(path).ok()?.lines().count();
             (lines > MAX_LINES && !GENERATED.contains(&relative.as_str()))
                 .then(|| format!("{relative}: {lines} lines"))
         })
         .collect();
-    assert!(long.is_empty(), "files over {MAX_LINES} lines:\n{}", long.join("\n"));
+    assert!(
+        long.is_empty(),
+        "files over {MAX_LINES} lines:\n{}",
+        long.join("\n")
+    );
 }
