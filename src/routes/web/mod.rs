@@ -5,7 +5,7 @@ pub mod api_reference;
 pub mod audit;
 pub mod auth;
 pub mod console;
-pub mod development;
+pub mod keys;
 pub mod form;
 pub mod layout;
 pub mod permissions;
