@@ -376,7 +376,10 @@ async fn a_revoked_key_is_refused_with_the_same_sentence_on_its_page_and_in_the_
         .await;
     let refusal = "This key is revoked; it can no longer be changed.";
     let page = body(app.get(&format!("/development/keys/{key_id}")).await).await;
-    assert!(page.contains(refusal), "the detail page says why Edit is off");
+    assert!(
+        page.contains(refusal),
+        "the detail page says why Edit is off"
+    );
     let edit_form = app.get(&format!("/development/keys/{key_id}/edit")).await;
     assert_eq!(edit_form.status(), 409);
     let patched = app

@@ -10,8 +10,8 @@ mod writes;
 
 pub use self::expiry::Expiry;
 pub use self::reads::{
-    detail, detail_and_actions, for_edit, for_revoke, just_created, list_after, page,
-    EditableKey, KeyActions, KeyDetail, KeyPage, ListedKey,
+    detail, detail_and_actions, for_edit, for_revoke, just_created, list_after, page, EditableKey,
+    KeyActions, KeyDetail, KeyPage, ListedKey,
 };
 pub use self::roles::{create_inline_role, grant_role, revoke_role};
 pub use self::writes::{create, create_as_system, revoke, update};

@@ -189,7 +189,11 @@ pub async fn for_edit(
 }
 
 /// The key to revoke, refused up front as revoking it would refuse it.
-pub async fn for_revoke(db: &Db, principal: &Principal, key_id: String) -> Result<ApiKey, AppError> {
+pub async fn for_revoke(
+    db: &Db,
+    principal: &Principal,
+    key_id: String,
+) -> Result<ApiKey, AppError> {
     principal.require(SERVICE_ACCOUNTS_DELETE)?;
     let principal = principal.clone();
     db.run(move |conn| {

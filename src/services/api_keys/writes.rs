@@ -1,7 +1,7 @@
 //! Creating, changing and revoking a key, each in one transaction with its checks and audit event.
 
-use super::checks::{check_details, check_expiry_within_caller, check_role_counts};
 use super::checks::create_inline_roles;
+use super::checks::{check_details, check_expiry_within_caller, check_role_counts};
 use super::reads::read_detail;
 use super::summary::{describe_expiry, key_change_summary, role_names};
 use super::{can_edit, can_revoke, CreatedKey, KeyChange, KeyDetail, KeyInput};

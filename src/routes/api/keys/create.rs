@@ -1,12 +1,14 @@
+//! Creating a key, with roles and roles made with it.
+
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{detail_out, KeyOut};
+use super::{detail_out, expires_at, KeyOut};
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::routes::api::responses::Conflict;
-use crate::routes::api::{created, parse_time, ApiJson};
+use crate::routes::api::{created, ApiJson};
 use crate::services::api_keys::{self, Expiry, KeyInput};
 use crate::services::roles::RoleInput;
 use crate::state::AppState;
@@ -73,13 +75,6 @@ pub struct CreatedKeyOut {
     pub secret: String,
 }
 
-fn expiry(field_value: Option<&str>) -> Result<Expiry, AppError> {
-    match field_value {
-        None => Ok(Expiry::Never),
-        Some(text) => parse_time("expires_at", text).map(Expiry::At),
-    }
-}
-
 /// Create an API key
 ///
 /// The answer holds the full key (`secret`) this once. Giving the key a role needs every permission
@@ -105,7 +100,10 @@ pub async fn create(
     let input = KeyInput {
         name: body.name,
         description: body.description,
-        expiry: expiry(body.expires_at.as_deref())?,
+        expiry: match body.expires_at {
+            None => Expiry::Never,
+            Some(text) => expires_at(&text)?,
+        },
         roles: body.roles,
         new_roles: body
             .new_roles
@@ -125,4 +123,3 @@ pub async fn create(
         secret: made.secret,
     }))
 }
-

@@ -18,9 +18,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::responses::key_status_schema;
-use super::{rfc3339, RoleRef};
+use super::{parse_time, rfc3339, RoleRef};
 use crate::db::now;
-use crate::services::api_keys::{ApiKey, KeyDetail};
+use crate::error::AppError;
+use crate::services::api_keys::{ApiKey, Expiry, KeyDetail};
 
 /// An API key (service account). Its secret is never shown again after creation.
 #[derive(Debug, Serialize, ToSchema)]
@@ -86,4 +87,9 @@ fn detail_out(detail: KeyDetail) -> KeyOut {
         .collect();
     let permissions = detail.effective.into_iter().map(|p| p.name).collect();
     key_out(detail.key, roles, detail.creator_email, Some(permissions))
+}
+
+/// The body's `expires_at` time (RFC 3339).
+fn expires_at(text: &str) -> Result<Expiry, AppError> {
+    parse_time("expires_at", text).map(Expiry::At)
 }

@@ -1,3 +1,5 @@
+//! Listing keys and reading one.
+
 use actix_web::{web, HttpResponse};
 
 use super::{detail_out, key_out, KeyOut};
@@ -63,4 +65,3 @@ pub async fn show(
     let detail = api_keys::detail(&state.db, &principal, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(detail_out(detail)))
 }
-

@@ -1,3 +1,5 @@
+//! Revoking a key.
+
 use actix_web::{web, HttpResponse};
 
 use super::{detail_out, KeyOut};
@@ -31,4 +33,3 @@ pub async fn delete(
     let revoked = api_keys::revoke(&state.db, principal, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(detail_out(revoked)))
 }
-

@@ -1,3 +1,5 @@
+//! Giving a key one role and taking one away.
+
 use actix_web::{web, HttpResponse};
 
 use super::{detail_out, KeyOut};
@@ -64,4 +66,3 @@ pub async fn remove_role(
     let saved = api_keys::revoke_role(&state.db, principal, id, role_id).await?;
     Ok(HttpResponse::Ok().json(detail_out(saved)))
 }
-

@@ -1,12 +1,14 @@
+//! Changing a key's details and roles.
+
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{detail_out, KeyOut};
+use super::{detail_out, expires_at, KeyOut};
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::routes::api::responses::{Conflict, NotFound};
-use crate::routes::api::{double_option, parse_time, ApiJson};
+use crate::routes::api::{double_option, ApiJson};
 use crate::services::api_keys::{self, Expiry, KeyChange};
 use crate::state::AppState;
 
@@ -63,7 +65,7 @@ pub async fn update(
     let expiry = match patch.expires_at {
         None => Expiry::Keep,
         Some(None) => Expiry::Never,
-        Some(Some(text)) => Expiry::At(parse_time("expires_at", &text)?),
+        Some(Some(text)) => expires_at(&text)?,
     };
     let change = KeyChange {
         name: patch.name,
@@ -77,4 +79,3 @@ pub async fn update(
         .map_err(|e| e.into_app_error())?;
     Ok(HttpResponse::Ok().json(detail_out(saved)))
 }
-

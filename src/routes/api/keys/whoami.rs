@@ -1,3 +1,5 @@
+//! The calling key, answered from the verification cache.
+
 use actix_web::{HttpMessage, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;

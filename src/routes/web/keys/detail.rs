@@ -1,3 +1,5 @@
+//! A key's page, and the page that shows a new key's secret once.
+
 use actix_session::Session;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};

@@ -121,7 +121,11 @@ impl KeyFormValues {
             description: self.description.clone(),
             expiry,
             roles: self.role_ids.clone(),
-            new_roles: self.wants_new_role().then(|| self.new_role()).into_iter().collect(),
+            new_roles: self
+                .wants_new_role()
+                .then(|| self.new_role())
+                .into_iter()
+                .collect(),
         })
     }
 }
@@ -262,10 +266,14 @@ pub async fn inline_role(
     fields: FormFields,
 ) -> Result<HttpResponse, AppError> {
     let values = KeyFormValues::read(&fields);
-    let outcome =
-        api_keys::create_inline_role(&state.db, principal.clone(), &values.name, values.new_role())
-            .await
-            .map_err(|e| e.renamed(pickers::INLINE_ROLE_FORM_FIELDS));
+    let outcome = api_keys::create_inline_role(
+        &state.db,
+        principal.clone(),
+        &values.name,
+        values.new_role(),
+    )
+    .await
+    .map_err(|e| e.renamed(pickers::INLINE_ROLE_FORM_FIELDS));
     let catalog = state.db.run(role_service::catalog).await?;
     let (field, status) = match outcome {
         Ok(created) => {

@@ -1,3 +1,5 @@
+//! The Development tab's list of keys.
+
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};

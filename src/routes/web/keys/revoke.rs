@@ -1,3 +1,5 @@
+//! Revoking a key, after a confirmation page.
+
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
