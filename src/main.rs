@@ -177,8 +177,8 @@ fn create_key(
     let input = KeyInput {
         name,
         description,
-        expiry: Ok(Expiry::Never),
-        role_ids: roles,
+        expiry: Expiry::Never,
+        roles,
         new_roles: Vec::new(),
     };
     let created = actix_web::rt::System::new()
@@ -192,7 +192,7 @@ fn create_key(
         })?;
     eprintln!(
         "Created API key {} (lk_{}). It is shown once, below; Latchkey keeps only its hash.",
-        created.key.name, created.key.public_id
+        created.detail.key.name, created.detail.key.public_id
     );
     println!("{}", created.secret);
     Ok(())

@@ -142,16 +142,16 @@ route_table! {
     GET  "/account/password", SignedIn => web::account::password_form;
     POST "/account/password", SignedIn, audit PasswordChanged => web::account::change_password;
 
-    GET  "/development", Permission(SERVICE_ACCOUNTS_RETRIEVE) => web::development::list;
-    GET  "/development/keys/new", Permission(SERVICE_ACCOUNTS_CREATE) => web::development::new_form;
-    POST "/development/keys", Permission(SERVICE_ACCOUNTS_CREATE), audit KeyCreated => web::development::create;
-    POST "/development/keys/inline-role", Permission(ROLES_CREATE), audit RoleCreated => web::development::inline_role;
-    GET  "/development/keys/{id}", Permission(SERVICE_ACCOUNTS_RETRIEVE) => web::development::show;
-    GET  "/development/keys/{id}/created", Permission(SERVICE_ACCOUNTS_CREATE) => web::development::created;
-    GET  "/development/keys/{id}/edit", Permission(SERVICE_ACCOUNTS_UPDATE) => web::development::edit_form;
-    POST "/development/keys/{id}", Permission(SERVICE_ACCOUNTS_UPDATE), audit KeyUpdated => web::development::update;
-    GET  "/development/keys/{id}/revoke", Permission(SERVICE_ACCOUNTS_DELETE) => web::development::confirm_revoke;
-    POST "/development/keys/{id}/revoke", Permission(SERVICE_ACCOUNTS_DELETE), audit KeyRevoked => web::development::revoke;
+    GET  "/development", Permission(SERVICE_ACCOUNTS_RETRIEVE) => web::keys::list::list;
+    GET  "/development/keys/new", Permission(SERVICE_ACCOUNTS_CREATE) => web::keys::form::new_form;
+    POST "/development/keys", Permission(SERVICE_ACCOUNTS_CREATE), audit KeyCreated => web::keys::form::create;
+    POST "/development/keys/inline-role", Permission(ROLES_CREATE), audit RoleCreated => web::keys::form::inline_role;
+    GET  "/development/keys/{id}", Permission(SERVICE_ACCOUNTS_RETRIEVE) => web::keys::detail::show;
+    GET  "/development/keys/{id}/created", Permission(SERVICE_ACCOUNTS_CREATE) => web::keys::detail::created;
+    GET  "/development/keys/{id}/edit", Permission(SERVICE_ACCOUNTS_UPDATE) => web::keys::form::edit_form;
+    POST "/development/keys/{id}", Permission(SERVICE_ACCOUNTS_UPDATE), audit KeyUpdated => web::keys::form::update;
+    GET  "/development/keys/{id}/revoke", Permission(SERVICE_ACCOUNTS_DELETE) => web::keys::revoke::confirm_revoke;
+    POST "/development/keys/{id}/revoke", Permission(SERVICE_ACCOUNTS_DELETE), audit KeyRevoked => web::keys::revoke::revoke;
 
     GET  "/roles", Permission(ROLES_RETRIEVE) => web::roles::list;
     GET  "/roles/new", Permission(ROLES_CREATE) => web::roles::new_form;

@@ -1,4 +1,5 @@
 use latchkey::auth::api_key;
+use serde_json::json;
 
 use crate::helpers::*;
 
@@ -363,6 +364,33 @@ async fn a_revoked_key_stays_listed_and_cannot_be_changed() {
         )
         .await;
     assert_eq!(edit.status(), 409);
+}
+
+#[tokio::test]
+async fn a_revoked_key_is_refused_with_the_same_sentence_on_its_page_and_in_the_api() {
+    let app = spawn_app().await;
+    app.signed_in_admin().await;
+    let admin_key = app.admin_key().await;
+    let key_id = app.create_key("Old system", &[]).await;
+    app.post_form(&format!("/development/keys/{key_id}/revoke"), &[])
+        .await;
+    let refusal = "This key is revoked; it can no longer be changed.";
+    let page = body(app.get(&format!("/development/keys/{key_id}")).await).await;
+    assert!(
+        page.contains(refusal),
+        "the detail page says why Edit is off"
+    );
+    let edit_form = app.get(&format!("/development/keys/{key_id}/edit")).await;
+    assert_eq!(edit_form.status(), 409);
+    let patched = app
+        .api_patch_json(
+            &format!("/api/v1/service-accounts/{key_id}"),
+            &admin_key,
+            &json!({"name": "Again"}),
+        )
+        .await;
+    assert_eq!(patched.status(), 409);
+    assert_eq!(json_of(patched).await["error"]["message"], refusal);
 }
 
 #[tokio::test]

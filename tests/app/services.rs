@@ -75,8 +75,8 @@ fn key_input(name: &str) -> KeyInput {
     KeyInput {
         name: name.into(),
         description: String::new(),
-        expiry: Ok(Expiry::Never),
-        role_ids: Vec::new(),
+        expiry: Expiry::Never,
+        roles: Vec::new(),
         new_roles: Vec::new(),
     }
 }

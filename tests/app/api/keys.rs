@@ -74,6 +74,25 @@ async fn a_key_is_created_with_roles_and_new_roles_in_one_transaction() {
 }
 
 #[tokio::test]
+async fn a_problem_with_an_inline_role_names_the_api_field_that_holds_it() {
+    let app = spawn_app().await;
+    let key = app.admin_key().await;
+    let long_name = "r".repeat(101);
+    let refused = app
+        .api_post_json(
+            "/api/v1/service-accounts",
+            &key,
+            &json!({"name": "Renderer", "new_roles": [{"name": long_name}]}),
+        )
+        .await;
+    assert_eq!(refused.status(), 422);
+    let body = json_of(refused).await;
+    assert_eq!(body["error"]["field"], "new_roles[0].name", "{body}");
+    assert!(app.role_named(&long_name).await.is_none());
+    assert_eq!(app.key_count().await, 1, "only the calling key exists");
+}
+
+#[tokio::test]
 async fn a_key_cannot_create_keys_or_roles_beyond_its_own_permissions() {
     let app = &spawn_app().await;
     let manager_role = app

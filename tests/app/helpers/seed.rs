@@ -75,14 +75,14 @@ pub async fn key_made_by(
     let input = KeyInput {
         name: name.into(),
         description: String::new(),
-        expiry: Ok(expires_at.map_or(Expiry::Never, Expiry::At)),
-        role_ids: role_ids.to_vec(),
+        expiry: expires_at.map_or(Expiry::Never, Expiry::At),
+        roles: role_ids.to_vec(),
         new_roles: Vec::new(),
     };
     let created = api_keys::create(db, creator, input)
         .await
         .unwrap_or_else(|e| panic!("seed the key {name}: {e:?}"));
-    (created.key.id, created.secret)
+    (created.detail.key.id, created.secret)
 }
 
 /// An active team member holding `role_ids`, who has set `password`: invited, then signed up with
