@@ -84,7 +84,7 @@ pub const ADMIN_ONLY: &str = "every permission (the Admin role)";
 
 /// Fails with [`AppError::Forbidden`] naming the first permission of these roles that the principal
 /// lacks: acting on what holds them would reach beyond the principal's own rights.
-pub fn require_can_give_all(
+fn require_can_give_all(
     conn: &mut DbConnection,
     principal: &Principal,
     role_ids: &[String],
@@ -114,16 +114,6 @@ pub fn require_can_change_role(
     require_can_give_all(conn, principal, &[role_id.to_string()])
 }
 
-/// [`require_can_give_all`] for a person's roles.
-pub fn require_can_change_user(
-    conn: &mut DbConnection,
-    principal: &Principal,
-    user_id: &str,
-) -> Result<(), AppError> {
-    let held = user::role_ids(conn, user_id)?;
-    require_can_give_all(conn, principal, &held)
-}
-
 /// For pages that offer an action on a key: the permission that the viewer lacks to act on it.
 pub fn missing_for_key(
     conn: &mut DbConnection,
@@ -131,16 +121,6 @@ pub fn missing_for_key(
     key_id: &str,
 ) -> Result<Option<String>, AppError> {
     let held = api_key::role_ids(conn, key_id)?;
-    first_missing(conn, holder, &held)
-}
-
-/// For pages that offer an action on a person: the permission that the viewer lacks to act on them.
-pub fn missing_for_user(
-    conn: &mut DbConnection,
-    holder: &PermissionSet,
-    user_id: &str,
-) -> Result<Option<String>, AppError> {
-    let held = user::role_ids(conn, user_id)?;
     first_missing(conn, holder, &held)
 }
 
@@ -212,7 +192,8 @@ pub fn link_issuer_still_outranks(
     match user::find(conn, issuer_id)? {
         Some(issuer) if issuer.is_active() => {
             let permissions = permission::effective_for_user(conn, issuer_id)?;
-            Ok(missing_for_user(conn, &permissions, holder_id)?.is_none())
+            let held = user::role_ids(conn, holder_id)?;
+            Ok(first_missing(conn, &permissions, &held)?.is_none())
         }
         _ => Ok(false),
     }

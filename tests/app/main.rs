@@ -3,6 +3,7 @@
 
 mod access;
 mod api;
+mod architecture;
 mod audit;
 mod browser;
 mod browser_flows;

@@ -17,7 +17,27 @@ pub(super) fn check_details(
     current_expiry: Option<NaiveDateTime>,
     errors: &mut FieldErrors,
 ) -> Option<NaiveDateTime> {
-    let name = input.name.trim();
+    check_name_and_description(&input.name, &input.description, errors);
+    match input.expiry.resolve(current_expiry) {
+        Ok(expires_at) => expires_at,
+        // The same time was fine a moment ago: a conflict with the clock, not a malformed input.
+        Err(message) => {
+            errors.add_conflict(field::EXPIRES_AT, message);
+            None
+        }
+    }
+}
+
+/// The problems of a key's name and description, for a form that cannot submit the key yet (its
+/// expiry could not be read) but shows every problem at once.
+pub fn name_and_description_problems(name: &str, description: &str) -> FieldErrors {
+    let mut errors = FieldErrors::default();
+    check_name_and_description(name, description, &mut errors);
+    errors
+}
+
+fn check_name_and_description(name: &str, description: &str, errors: &mut FieldErrors) {
+    let name = name.trim();
     let length = name.chars().count();
     if length == 0 {
         errors.add(
@@ -33,22 +53,14 @@ pub(super) fn check_details(
     if let Some(problem) = crate::limits::line_problem(name) {
         errors.add(field::NAME, problem);
     }
-    if input.description.chars().count() > DESCRIPTION_MAX {
+    if description.chars().count() > DESCRIPTION_MAX {
         errors.add(
             field::DESCRIPTION,
             format!("Use at most {DESCRIPTION_MAX} characters."),
         );
     }
-    if let Some(problem) = crate::limits::text_problem(&input.description) {
+    if let Some(problem) = crate::limits::text_problem(description) {
         errors.add(field::DESCRIPTION, problem);
-    }
-    match input.expiry.resolve(current_expiry) {
-        Ok(expires_at) => expires_at,
-        // The same time was fine a moment ago: a conflict with the clock, not a malformed input.
-        Err(message) => {
-            errors.add_conflict(field::EXPIRES_AT, message);
-            None
-        }
     }
 }
 

@@ -8,6 +8,7 @@ mod roles;
 mod summary;
 mod writes;
 
+pub use self::checks::name_and_description_problems;
 pub use self::expiry::Expiry;
 pub use self::reads::{
     detail, detail_and_actions, for_edit, for_revoke, just_created, list_after, page, EditableKey,

@@ -112,7 +112,8 @@ impl KeyFormValues {
     /// The service's input, or the form's message about an expiry it cannot read.
     fn to_input(&self) -> Result<KeyInput, FieldErrors> {
         let expiry = parse_expiry(&self.expiry, &self.expires_on).map_err(|message| {
-            let mut errors = FieldErrors::default();
+            let mut errors = api_keys::name_and_description_problems(&self.name, &self.description)
+                .renamed(pickers::KEY_FORM_FIELDS);
             errors.add(EXPIRY, message);
             errors
         })?;
