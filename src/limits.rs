@@ -142,6 +142,10 @@ pub fn client_network_label(ip: &str) -> Option<String> {
     })
 }
 
+/// A password's length in characters (the form's `minlength`, the service's check).
+pub const PASSWORD_MIN: usize = 12;
+pub const PASSWORD_MAX: usize = 256;
+
 /// The largest form a page may post.
 pub const FORM_LIMIT_BYTES: usize = 128 * 1024;
 /// The largest body any request may declare.

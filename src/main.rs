@@ -101,11 +101,17 @@ fn create_admin(
             Ok(())
         }
         Err(FormError::Invalid(errors)) => {
-            let messages: Vec<String> =
-                ["email", "display_name", "password", "password_confirmation"]
-                    .iter()
-                    .filter_map(|field| errors.get(field).map(|m| format!("{field}: {m}")))
-                    .collect();
+            // The fields the setup service reports problems against, with the flag or prompt that
+            // gives each here.
+            let messages: Vec<String> = [
+                ("email", "--email"),
+                ("display_name", "--name"),
+                ("password", "password"),
+                ("password_confirmation", "password confirmation"),
+            ]
+            .iter()
+            .filter_map(|(field, given_by)| errors.get(field).map(|m| format!("{given_by}: {m}")))
+            .collect();
             Err(messages.join("; "))
         }
         Err(FormError::Failed(err)) => Err(err.to_string()),

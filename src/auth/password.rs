@@ -12,8 +12,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 
 use crate::error::AppError;
 
-pub const MIN_LENGTH: usize = 12;
-pub const MAX_LENGTH: usize = 256;
+pub use crate::limits::{PASSWORD_MAX as MAX_LENGTH, PASSWORD_MIN as MIN_LENGTH};
 
 fn hasher() -> Argon2<'static> {
     // These constants are valid, so the fallback (the same values as `Params::default`) is never taken.

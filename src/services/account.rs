@@ -17,7 +17,8 @@ use crate::services::grants::{self, effective_permissions, EffectivePermission};
 use crate::services::team::LinkKind;
 use crate::services::{FieldErrors, FormError};
 
-fn check_new_password(
+/// A new password's problems: too weak (or too close to the email), or its confirmation differs.
+pub(crate) fn check_new_password(
     new_password: &str,
     confirmation: &str,
     email: &str,

@@ -36,6 +36,18 @@ pub fn record(
     Ok(())
 }
 
+/// Role names for an event's summary: `Billing, Reports`, or `none`.
+pub fn role_names(roles: &[crate::models::role::Role]) -> String {
+    if roles.is_empty() {
+        return "none".into();
+    }
+    roles
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Refusals of one actor for one permission within this long are one audit event with a count.
 pub const DENIALS_AGGREGATED_SECS: i64 = 3600;
 

@@ -71,11 +71,12 @@ impl AdminInput {
             errors.add("email", "Enter an email address like name@example.com.");
         }
         check_display_name(&self.display_name, &mut errors);
-        if let Err(message) = crate::auth::password::check_strength(&self.password, email) {
-            errors.add("password", message);
-        } else if self.password != self.password_confirmation {
-            errors.add("password_confirmation", "The two passwords differ.");
-        }
+        super::account::check_new_password(
+            &self.password,
+            &self.password_confirmation,
+            email,
+            &mut errors,
+        );
         errors.into_result()
     }
 

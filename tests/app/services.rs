@@ -178,7 +178,7 @@ async fn the_team_service_refuses_whoever_lacks_its_permissions() {
     let input = InviteInput {
         email: "new@example.com".into(),
         display_name: "New Person".into(),
-        role_ids: Vec::new(),
+        roles: Vec::new(),
     };
     let invited = team::invite(db, lacking(USERS_CREATE), input).await;
     assert_refused("inviting someone", invited, USERS_CREATE);

@@ -2,20 +2,10 @@
 
 use chrono::NaiveDateTime;
 
+pub(super) use crate::services::audit_log::role_names;
+
 use crate::models::api_key::ApiKey;
 use crate::models::role::Role;
-
-pub(super) fn role_names(roles: &[Role]) -> String {
-    if roles.is_empty() {
-        "none".into()
-    } else {
-        roles
-            .iter()
-            .map(|r| r.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-}
 
 pub(super) fn describe_expiry(expires_at: Option<NaiveDateTime>) -> String {
     expires_at.map_or_else(

@@ -2,7 +2,7 @@
 
 use chrono::{Duration, NaiveDateTime};
 
-use super::{can_issue_link, role_names, Member, User};
+use super::{can_issue_link, Member, User};
 use crate::auth::token::{random_hex, sha256_hex};
 use crate::auth::Principal;
 use crate::authz::catalog::{USERS_CREATE, USERS_UPDATE};
@@ -12,6 +12,7 @@ use crate::error::AppError;
 use crate::models::audit::Target;
 use crate::models::user::{self, NewUser};
 use crate::models::user_token;
+use crate::services::audit_log::role_names;
 use crate::services::grants::check_grantable_roles;
 use crate::services::{audit_log, setup, FieldErrors, FormError};
 
@@ -26,7 +27,7 @@ pub const OWN_RESET_LINK: &str = "You cannot issue a password link for your own 
 pub struct InviteInput {
     pub email: String,
     pub display_name: String,
-    pub role_ids: Vec<String>,
+    pub roles: Vec<String>,
 }
 
 /// A person just invited, with the one-time link token to hand over (shown once, stored as a hash).
@@ -96,7 +97,7 @@ pub async fn invite(
                 errors.add("email", EMAIL_TAKEN);
             }
             setup::check_display_name(&input.display_name, &mut errors);
-            let roles = check_grantable_roles(conn, &principal, &input.role_ids, &[], &mut errors)?;
+            let roles = check_grantable_roles(conn, &principal, &input.roles, &[], &mut errors)?;
             if !errors.is_empty() {
                 return Err(FormError::Invalid(errors));
             }

@@ -1,7 +1,7 @@
 //! Giving people roles and taking them away, within the granter's own rights.
 
 use super::reads::summary;
-use super::{can_lose_admin, lock_admins, lock_member, role_names, MemberSummary, User};
+use super::{can_lose_admin, lock_admins, lock_member, MemberSummary, User};
 use crate::auth::Principal;
 use crate::authz::catalog::{ADMIN_ROLE_ID, USERS_UPDATE};
 use crate::authz::AuditAction;
@@ -10,6 +10,7 @@ use crate::error::AppError;
 use crate::models::audit::Target;
 use crate::models::role::{self, Role};
 use crate::models::user;
+use crate::services::audit_log::role_names;
 use crate::services::grants::{grantable_role, require_may_take, resolve_requested_roles};
 use crate::services::{audit_log, field, FieldErrors, FormError};
 

@@ -29,7 +29,7 @@ use crate::authz::catalog::ADMIN_ROLE_ID;
 use crate::authz::UserStatus;
 use crate::db::DbConnection;
 use crate::error::AppError;
-use crate::models::role::{self, Role};
+use crate::models::role;
 use crate::models::user;
 use crate::services::{grants, Refusal};
 
@@ -187,16 +187,4 @@ fn lock_member(
 ) -> Result<Member, AppError> {
     let user = user::find_for_update(conn, user_id)?.ok_or(AppError::NotFound)?;
     Member::load(conn, principal, user)
-}
-
-fn role_names(roles: &[Role]) -> String {
-    if roles.is_empty() {
-        "none".into()
-    } else {
-        roles
-            .iter()
-            .map(|r| r.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
 }

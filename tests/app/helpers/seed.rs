@@ -97,7 +97,7 @@ pub async fn member(
     let input = InviteInput {
         email: email.into(),
         display_name: display_name.into(),
-        role_ids: role_ids.to_vec(),
+        roles: role_ids.to_vec(),
     };
     let invited = team::invite(db, seeder(), input)
         .await

@@ -42,7 +42,7 @@ async fn invite_page(
     let checklist = RoleChecklist::new(
         &catalog,
         principal,
-        &input.role_ids,
+        &input.roles,
         errors.get(pickers::ROLE_IDS).map(str::to_string),
     );
     render(
@@ -84,7 +84,7 @@ pub async fn invite(
     let input = InviteInput {
         email: fields.text("email"),
         display_name: fields.text("display_name"),
-        role_ids: fields.all(pickers::ROLE_IDS),
+        roles: fields.all(pickers::ROLE_IDS),
     };
     match team::invite(&state.db, principal.clone(), input.clone())
         .await
