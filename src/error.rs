@@ -22,8 +22,13 @@ pub enum AppError {
     /// An API request whose key does not authenticate.
     #[error("{}", .refusal.sentence())]
     InvalidKey { refusal: KeyRefusal },
-    #[error("{}", forbidden_sentence(.permission))]
-    Forbidden { permission: String },
+    /// `permission` is missing; `reason`, when the refusal is by rank (the object's roles reach
+    /// beyond the principal's), is the sentence the page shows beside the disabled action.
+    #[error("{}", .reason.clone().unwrap_or_else(|| forbidden_sentence(.permission)))]
+    Forbidden {
+        permission: String,
+        reason: Option<String>,
+    },
     #[error("{message}")]
     Validation { field: String, message: String },
     #[error("{0}")]
@@ -69,6 +74,16 @@ impl AppError {
     pub fn forbidden(permission: &str) -> Self {
         Self::Forbidden {
             permission: permission.to_string(),
+            reason: None,
+        }
+    }
+
+    /// Refused by rank: acting on the object needs `permission`, which the principal lacks;
+    /// `reason` says so as the page does.
+    pub fn outranked(permission: &str, reason: String) -> Self {
+        Self::Forbidden {
+            permission: permission.to_string(),
+            reason: Some(reason),
         }
     }
 
@@ -132,7 +147,7 @@ impl AppError {
                     _ => None,
                 },
                 required: match self {
-                    Self::Forbidden { permission } => Some(permission.clone()),
+                    Self::Forbidden { permission, .. } => Some(permission.clone()),
                     _ => None,
                 },
             },
@@ -217,7 +232,7 @@ impl AppError {
         let fragment = ErrorFragment {
             message: self.to_string(),
             permission: match self {
-                Self::Forbidden { permission } => Some(permission),
+                Self::Forbidden { permission, .. } => Some(permission),
                 _ => None,
             },
         };
@@ -261,7 +276,7 @@ impl ResponseError for AppError {
             title: self.title(),
             message: self.to_string(),
             permission: match self {
-                Self::Forbidden { permission } => Some(permission),
+                Self::Forbidden { permission, .. } => Some(permission),
                 _ => None,
             },
             database_down: matches!(self, Self::Unavailable(_)),

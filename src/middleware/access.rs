@@ -87,7 +87,7 @@ where
                 }
             }
             let res = service.call(req).await?;
-            if let Some(AppError::Forbidden { permission }) = res
+            if let Some(AppError::Forbidden { permission, .. }) = res
                 .response()
                 .error()
                 .and_then(|e| e.as_error::<AppError>())

@@ -2,9 +2,7 @@
 //! rename only what you could have created or given yourself: every permission of its roles is
 //! yours (the Admin role's "every permission" only to a holder of the Admin role). Keys, roles and
 //! people all go through here, in the console and the API alike, inside the operation's transaction.
-//!
-//! And a key that expires cannot hand out more time than it has: it cannot create a key that
-//! outlives it, nor move any key's expiry (its own included) past its own or remove it.
+//! And a key that expires cannot hand out more time than it has: no key may outlive it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -82,17 +80,23 @@ pub fn first_missing_each(
 /// What a refusal names when only the Admin role itself is missing.
 pub const ADMIN_ONLY: &str = "every permission (the Admin role)";
 
-/// Fails with [`AppError::Forbidden`] naming the first permission of these roles that the principal
-/// lacks: acting on what holds them would reach beyond the principal's own rights.
+/// Fails (403, naming the first permission of these roles the principal lacks, with the sentence of
+/// the page's disabled action `what`, "change this key") when acting on them is beyond the principal.
 fn require_can_give_all(
     conn: &mut DbConnection,
     principal: &Principal,
     role_ids: &[String],
+    what: &str,
 ) -> Result<(), AppError> {
     match first_missing(conn, &principal.permissions, role_ids)? {
-        Some(permission) => Err(AppError::forbidden(&permission)),
+        Some(permission) => Err(outranked(what, &permission)),
         None => Ok(()),
     }
+}
+
+/// The 403 of a refusal by rank, with the sentence pages show for it.
+pub fn outranked(what: &str, permission: &str) -> AppError {
+    AppError::outranked(permission, outranked_sentence(what, permission))
 }
 
 /// [`require_can_give_all`] for a key's roles.
@@ -100,9 +104,10 @@ pub fn require_can_change_key(
     conn: &mut DbConnection,
     principal: &Principal,
     key_id: &str,
+    what: &str,
 ) -> Result<(), AppError> {
     let held = api_key::role_ids(conn, key_id)?;
-    require_can_give_all(conn, principal, &held)
+    require_can_give_all(conn, principal, &held, what)
 }
 
 /// [`require_can_give_all`] for a role itself.
@@ -110,8 +115,9 @@ pub fn require_can_change_role(
     conn: &mut DbConnection,
     principal: &Principal,
     role_id: &str,
+    what: &str,
 ) -> Result<(), AppError> {
-    require_can_give_all(conn, principal, &[role_id.to_string()])
+    require_can_give_all(conn, principal, &[role_id.to_string()], what)
 }
 
 /// For pages that offer an action on a key: the permission that the viewer lacks to act on it.
@@ -210,7 +216,7 @@ pub fn can_grant(holder: &PermissionSet, role: &Role, permissions: &[String]) ->
 /// The permissions of a role that `holder` lacks, for the "you cannot give this role" message.
 pub fn missing_for(holder: &PermissionSet, role: &Role, permissions: &[String]) -> Vec<String> {
     if role.grants_all && !holder.holds_all() {
-        return vec!["every permission (Admin)".to_string()];
+        return vec![ADMIN_ONLY.to_string()];
     }
     permissions
         .iter()
@@ -346,7 +352,7 @@ pub fn require_may_take(
             perms.iter().find(|p| !principal.can(p)).cloned()
         };
         return Err(AppError::forbidden(
-            missing.as_deref().unwrap_or("every permission (Admin)"),
+            missing.as_deref().unwrap_or(ADMIN_ONLY),
         ));
     }
     Ok(())

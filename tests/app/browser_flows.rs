@@ -377,7 +377,7 @@ async fn a_superior_grants_the_role_that_lets_a_member_create_keys() {
         .expect("the superior cannot give Admin");
     assert_eq!(
         admin_reason,
-        "You cannot give this role: it holds every permission (Admin), which you do not hold."
+        "You cannot give this role: it holds every permission (the Admin role), which you do not hold."
     );
     assert_eq!(
         disabled_reason(&superior, "Key creators").await,

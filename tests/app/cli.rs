@@ -118,5 +118,8 @@ async fn on_the_terminal_two_different_passwords_are_refused() {
     assert!(!output.status.success());
     let mut rest = String::new();
     prompts.read_to_string(&mut rest).unwrap();
-    assert!(rest.contains("password_confirmation"), "{rest}");
+    assert!(
+        rest.contains("password confirmation: The two passwords differ."),
+        "{rest}"
+    );
 }

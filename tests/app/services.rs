@@ -38,7 +38,7 @@ trait MissingPermission {
 impl MissingPermission for AppError {
     fn missing_permission(self) -> Option<String> {
         match self {
-            AppError::Forbidden { permission } => Some(permission),
+            AppError::Forbidden { permission, .. } => Some(permission),
             _ => None,
         }
     }

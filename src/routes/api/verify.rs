@@ -171,7 +171,7 @@ pub async fn forward(
     });
     if let Some(permission) = required.filter(|p| !p.is_empty()) {
         if !record.permissions.can(&permission) {
-            return Err(AppError::Forbidden { permission });
+            return Err(AppError::forbidden(&permission));
         }
     }
     Ok(HttpResponse::NoContent()

@@ -21,6 +21,10 @@ pub use crate::models::api_key::{ApiKey, KeyListing, KeyStatus};
 use crate::services::roles::RoleInput;
 use crate::services::Refusal;
 
+/// What a refusal by rank says was refused (see [`crate::services::grants::outranked_sentence`]).
+pub(crate) const CHANGE_KEY: &str = "change this key";
+pub(crate) const REVOKE_KEY: &str = "revoke this key";
+
 pub const NAME_MAX: usize = crate::limits::KEY_NAME_MAX;
 pub const DESCRIPTION_MAX: usize = crate::limits::KEY_DESCRIPTION_MAX;
 

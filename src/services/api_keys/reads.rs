@@ -2,6 +2,7 @@
 //! needs, and what the viewer may do with each key (or why not).
 
 use super::{can_edit, can_revoke, ApiKey, KeyListing, KeyStatus};
+use super::{CHANGE_KEY, REVOKE_KEY};
 use crate::auth::Principal;
 use crate::authz::catalog::{
     SERVICE_ACCOUNTS_CREATE, SERVICE_ACCOUNTS_DELETE, SERVICE_ACCOUNTS_RETRIEVE,
@@ -98,7 +99,7 @@ pub async fn page(
                     SERVICE_ACCOUNTS_UPDATE,
                     can_edit(&listing.key),
                     beyond.as_deref(),
-                    "change this key",
+                    CHANGE_KEY,
                 ),
                 listing,
             })
@@ -148,14 +149,14 @@ pub async fn detail_and_actions(
                 SERVICE_ACCOUNTS_UPDATE,
                 can_edit(&detail.key),
                 beyond.as_deref(),
-                "change this key",
+                CHANGE_KEY,
             ),
             revoke: viewer_may(
                 &viewer,
                 SERVICE_ACCOUNTS_DELETE,
                 can_revoke(&detail.key),
                 beyond.as_deref(),
-                "revoke this key",
+                REVOKE_KEY,
             ),
         };
         Ok((detail, actions))
@@ -181,7 +182,7 @@ pub async fn for_edit(
     db.run(move |conn| {
         let key = api_key::find(conn, &key_id)?.ok_or(AppError::NotFound)?;
         can_edit(&key)?;
-        grants::require_can_change_key(conn, &principal, &key_id)?;
+        grants::require_can_change_key(conn, &principal, &key_id, CHANGE_KEY)?;
         let role_ids = api_key::role_ids(conn, &key_id)?;
         Ok(EditableKey { key, role_ids })
     })
@@ -199,7 +200,7 @@ pub async fn for_revoke(
     db.run(move |conn| {
         let key = api_key::find(conn, &key_id)?.ok_or(AppError::NotFound)?;
         can_revoke(&key)?;
-        grants::require_can_change_key(conn, &principal, &key_id)?;
+        grants::require_can_change_key(conn, &principal, &key_id, REVOKE_KEY)?;
         Ok(key)
     })
     .await

@@ -5,6 +5,7 @@ use super::checks::named_after_key;
 use super::reads::read_detail;
 use super::writes::lock_open_key;
 use super::KeyDetail;
+use super::CHANGE_KEY;
 use crate::auth::Principal;
 use crate::authz::catalog::SERVICE_ACCOUNTS_UPDATE;
 use crate::authz::AuditAction;
@@ -29,7 +30,7 @@ pub async fn grant_role(
     principal.require(SERVICE_ACCOUNTS_UPDATE)?;
     in_authz_transaction(db, move |conn| {
         let existing = lock_open_key(conn, &key_id)?;
-        grants::require_can_change_key(conn, &principal, &key_id)?;
+        grants::require_can_change_key(conn, &principal, &key_id, CHANGE_KEY)?;
         let held = api_key::role_ids(conn, &key_id)?;
         let granted = grantable_role(conn, &principal, &role_ref, &held)?;
         let added = api_key::add_role(conn, &key_id, &granted.id)?;
@@ -50,7 +51,7 @@ pub async fn revoke_role(
     principal.require(SERVICE_ACCOUNTS_UPDATE)?;
     in_authz_transaction(db, move |conn| {
         let existing = lock_open_key(conn, &key_id)?;
-        grants::require_can_change_key(conn, &principal, &key_id)?;
+        grants::require_can_change_key(conn, &principal, &key_id, CHANGE_KEY)?;
         let held = api_key::role_ids(conn, &key_id)?;
         if !held.contains(&role_id) {
             return Err(AppError::NotFound);

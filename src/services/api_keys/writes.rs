@@ -5,6 +5,7 @@ use super::checks::{check_details, check_expiry_within_caller, check_role_counts
 use super::reads::read_detail;
 use super::summary::{describe_expiry, key_change_summary, role_names};
 use super::{can_edit, can_revoke, CreatedKey, KeyChange, KeyDetail, KeyInput};
+use super::{CHANGE_KEY, REVOKE_KEY};
 use crate::auth::api_key as key_format;
 use crate::auth::Principal;
 use crate::authz::catalog::{
@@ -108,7 +109,7 @@ pub async fn update(
     check_role_counts(None, &change.new_roles)?;
     in_authz_transaction(db, move |conn| {
         let existing = lock_open_key(conn, &key_id)?;
-        grants::require_can_change_key(conn, &principal, &key_id)?;
+        grants::require_can_change_key(conn, &principal, &key_id, CHANGE_KEY)?;
         let held_before = api_key::role_ids(conn, &key_id)?;
         let input = KeyInput {
             name: change.name.unwrap_or_else(|| existing.name.clone()),
@@ -153,7 +154,7 @@ pub async fn revoke(db: &Db, principal: Principal, key_id: String) -> Result<Key
     in_authz_transaction(db, move |conn| {
         let existing = api_key::find_for_update(conn, &key_id)?.ok_or(AppError::NotFound)?;
         can_revoke(&existing)?;
-        grants::require_can_change_key(conn, &principal, &key_id)?;
+        grants::require_can_change_key(conn, &principal, &key_id, REVOKE_KEY)?;
         api_key::revoke(conn, &key_id)?;
         audit_log::record(
             conn,

@@ -1,6 +1,7 @@
 //! Reading roles: the catalog the pickers and the Roles tab show, one role with its permissions, the
 //! role form with what its viewer may do, and the API's pages.
 
+use super::{CHANGE_ROLE, DELETE_ROLE};
 use std::collections::HashMap;
 
 use crate::auth::Principal;
@@ -169,10 +170,10 @@ fn edited_role(
     };
     let edit = can_edit(&role)
         .and_then(|()| permitted(viewer, ROLES_UPDATE))
-        .and_then(|()| within_rank("change this role"));
+        .and_then(|()| within_rank(CHANGE_ROLE));
     let delete = can_delete(&role)
         .and_then(|()| permitted(viewer, ROLES_DELETE))
-        .and_then(|()| within_rank("delete this role"));
+        .and_then(|()| within_rank(DELETE_ROLE));
     Ok(EditedRole {
         role,
         permissions,
@@ -199,7 +200,7 @@ pub async fn deletion(
     db.run(move |conn| {
         let role = role::find(conn, &role_id)?.ok_or(AppError::NotFound)?;
         can_delete(&role)?;
-        grants::require_can_change_role(conn, &viewer, &role_id)?;
+        grants::require_can_change_role(conn, &viewer, &role_id, DELETE_ROLE)?;
         let holders = role::holder_counts(conn, &role_id)?;
         Ok(RoleDeletion { role, holders })
     })

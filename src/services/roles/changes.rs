@@ -1,5 +1,6 @@
 //! Creating, changing and deleting roles, each in one transaction with its audit event.
 
+use super::{CHANGE_ROLE, DELETE_ROLE};
 use crate::auth::Principal;
 use crate::authz::catalog::{ROLES_CREATE, ROLES_DELETE, ROLES_UPDATE};
 use crate::authz::AuditAction;
@@ -90,7 +91,7 @@ pub async fn update(
     in_authz_transaction(db, move |conn| {
         let existing = role::find_for_update(conn, &role_id)?.ok_or(AppError::NotFound)?;
         can_edit(&existing)?;
-        grants::require_can_change_role(conn, &principal, &role_id)?;
+        grants::require_can_change_role(conn, &principal, &role_id, CHANGE_ROLE)?;
         let before = role::permissions_of(conn, &role_id)?;
         let input = RoleInput {
             name: change.name.unwrap_or_else(|| existing.name.clone()),
@@ -154,7 +155,7 @@ pub async fn delete(db: &Db, principal: Principal, role_id: String) -> Result<Ro
     in_authz_transaction(db, move |conn| {
         let existing = role::find_for_update(conn, &role_id)?.ok_or(AppError::NotFound)?;
         can_delete(&existing)?;
-        grants::require_can_change_role(conn, &principal, &role_id)?;
+        grants::require_can_change_role(conn, &principal, &role_id, DELETE_ROLE)?;
         let permissions = role::permissions_of(conn, &role_id)?;
         let counts = role::holder_counts(conn, &role_id)?;
         role::delete(conn, &role_id)?;

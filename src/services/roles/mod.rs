@@ -20,6 +20,10 @@ pub use templates::{from_template, template_permissions, RoleTemplate, TEMPLATES
 use crate::models::role::Role;
 use crate::services::Refusal;
 
+/// What a refusal by rank says was refused (see [`crate::services::grants::outranked_sentence`]).
+pub(crate) const CHANGE_ROLE: &str = "change this role";
+pub(crate) const DELETE_ROLE: &str = "delete this role";
+
 /// The Admin role always holds every permission, so nothing about it can change.
 pub fn can_edit(role: &Role) -> Result<(), Refusal> {
     if role.is_builtin {

@@ -1,5 +1,6 @@
 //! Bringing people in: invitations, and the one-time links that let someone choose a password.
 
+use super::MemberAction;
 use chrono::{Duration, NaiveDateTime};
 
 use super::{can_issue_link, Member, User};
@@ -172,7 +173,7 @@ pub async fn issue_reset_link(
             let found = user::find(conn, &user_id)?.ok_or(AppError::NotFound)?;
             let member = Member::load(conn, &principal, found)?;
             can_issue_link(&member)?;
-            member.require_rank()?;
+            member.require_rank(MemberAction::IssueLink)?;
             let target = member.user;
             let kind = LinkKind::for_person(&target);
             let token = random_hex(32);

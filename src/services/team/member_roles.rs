@@ -1,6 +1,7 @@
 //! Giving people roles and taking them away, within the granter's own rights.
 
 use super::reads::summary;
+use super::MemberAction;
 use super::{can_lose_admin, lock_admins, lock_member, MemberSummary, User};
 use crate::auth::Principal;
 use crate::authz::catalog::{ADMIN_ROLE_ID, USERS_UPDATE};
@@ -30,7 +31,7 @@ pub async fn set_roles(
         crate::db::transaction(conn, |conn| {
             lock_admins(conn)?;
             let member = lock_member(conn, &principal, &user_id)?;
-            member.require_rank()?;
+            member.require_rank(MemberAction::ChangeRoles)?;
             let before = member.role_ids.clone();
             let mut errors = FieldErrors::default();
             let roles =
@@ -105,7 +106,7 @@ pub async fn grant_role(
     db.run(move |conn| {
         crate::db::transaction(conn, |conn| {
             let member = lock_member(conn, &principal, &user_id)?;
-            member.require_rank()?;
+            member.require_rank(MemberAction::ChangeRoles)?;
             let granted = grantable_role(conn, &principal, &role_ref, &member.role_ids)?;
             let target = member.user;
             let summary_text =
@@ -141,7 +142,7 @@ pub async fn revoke_role(
         crate::db::transaction(conn, |conn| {
             lock_admins(conn)?;
             let member = lock_member(conn, &principal, &user_id)?;
-            member.require_rank()?;
+            member.require_rank(MemberAction::ChangeRoles)?;
             if !member.role_ids.contains(&role_id) {
                 return Err(AppError::NotFound);
             }

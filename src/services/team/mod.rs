@@ -72,11 +72,11 @@ impl Member {
         self.user.status == UserStatus::Deactivated.as_str()
     }
 
-    /// Fails naming the first permission of their roles the principal lacks (403): acting on them
-    /// would reach beyond the principal's own rights.
-    fn require_rank(&self) -> Result<(), AppError> {
+    /// Fails naming the first permission of their roles the principal lacks (403, with the
+    /// sentence of [`can_act_on`]): acting on them would reach beyond the principal's own rights.
+    fn require_rank(&self, action: MemberAction) -> Result<(), AppError> {
         match &self.beyond_viewer {
-            Some(permission) => Err(AppError::forbidden(permission)),
+            Some(permission) => Err(grants::outranked(action.phrase(), permission)),
             None => Ok(()),
         }
     }
@@ -103,7 +103,7 @@ impl MemberAction {
 }
 
 /// Whether the principal outranks the person for `action`: every permission of their roles is the
-/// principal's. The operations answer the same rule 403, naming the permission.
+/// principal's. The operations answer the same rule and sentence 403, naming the permission.
 pub fn can_act_on(member: &Member, action: MemberAction) -> Result<(), Refusal> {
     match &member.beyond_viewer {
         Some(permission) => Err(Refusal::new(grants::outranked_sentence(

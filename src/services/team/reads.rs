@@ -1,6 +1,7 @@
 //! What the Team tab and the users API read: each read checks the permission it needs.
 
 use super::status::first_key_beyond;
+use super::MemberAction;
 use super::{Member, User};
 use crate::auth::Principal;
 use crate::authz::catalog::{SERVICE_ACCOUNTS_DELETE, USERS_DELETE, USERS_RETRIEVE};
@@ -127,7 +128,7 @@ pub async fn deactivation_preview(
     db.run(move |conn| {
         let found = user::find(conn, &user_id)?.ok_or(AppError::NotFound)?;
         let member = Member::load(conn, &viewer, found)?;
-        member.require_rank()?;
+        member.require_rank(MemberAction::Deactivate)?;
         let keys = api_key::active_ids_created_by(conn, &user_id)?;
         let revoke_keys = if !viewer.can(SERVICE_ACCOUNTS_DELETE) {
             Err(Refusal::new(forbidden_sentence(SERVICE_ACCOUNTS_DELETE)))

@@ -1,5 +1,6 @@
 //! Deactivating and reactivating people.
 
+use super::MemberAction;
 use super::{can_deactivate, can_lose_admin, can_reactivate, lock_admins, lock_member, User};
 use crate::auth::Principal;
 use crate::authz::catalog::{SERVICE_ACCOUNTS_DELETE, USERS_DELETE};
@@ -62,7 +63,7 @@ pub async fn deactivate(
         lock_admins(conn)?;
         let member = lock_member(conn, &principal, &user_id)?;
         can_deactivate(&member)?;
-        member.require_rank()?;
+        member.require_rank(MemberAction::Deactivate)?;
         let keys_to_revoke = if revoke_keys {
             lock_keys_to_revoke(conn, &principal, &member.user.id)?
         } else {
@@ -96,7 +97,7 @@ pub async fn reactivate(db: &Db, principal: Principal, user_id: String) -> Resul
         crate::db::transaction(conn, |conn| {
             let member = lock_member(conn, &principal, &user_id)?;
             can_reactivate(&member)?;
-            member.require_rank()?;
+            member.require_rank(MemberAction::Reactivate)?;
             let target = member.user;
             let status = if target.password_hash.is_some() {
                 UserStatus::Active

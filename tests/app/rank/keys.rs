@@ -68,7 +68,14 @@ async fn a_key_editor_without_admin_cannot_rename_or_redate_an_admin_key() {
             )
             .await;
         assert_eq!(answer.status(), 403, "{patch}");
-        assert_refused_for_rank(&json_of(answer).await);
+        let refusal = json_of(answer).await;
+        assert_refused_for_rank(&refusal);
+        let message = refusal["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with("You cannot change this key: that needs `")
+                && page.contains(message),
+            "the API refuses with the sentence the page shows: {message}"
+        );
     }
     let removed = app
         .api_delete(
