@@ -72,6 +72,10 @@ impl Member {
         self.user.status == UserStatus::Deactivated.as_str()
     }
 
+    pub fn is_invited(&self) -> bool {
+        self.user.status == UserStatus::Invited.as_str()
+    }
+
     /// Fails naming the first permission of their roles the principal lacks (403, with the
     /// sentence of [`can_act_on`]): acting on them would reach beyond the principal's own rights.
     fn require_rank(&self, action: MemberAction) -> Result<(), AppError> {
@@ -112,6 +116,25 @@ pub fn can_act_on(member: &Member, action: MemberAction) -> Result<(), Refusal> 
         ))),
         None => Ok(()),
     }
+}
+
+/// Whether the principal may deactivate the person (or reactivate them, when deactivated), checked
+/// in the order the operations check: their state, then rank, then the last administrator.
+pub fn can_change_status(member: &Member) -> Result<(), Refusal> {
+    if member.is_deactivated() {
+        can_reactivate(member)?;
+        can_act_on(member, MemberAction::Reactivate)
+    } else {
+        can_deactivate(member)?;
+        can_act_on(member, MemberAction::Deactivate)?;
+        can_lose_admin(member)
+    }
+}
+
+/// Whether the principal may issue the person a password link, in the operation's order.
+pub fn can_send_link(member: &Member) -> Result<(), Refusal> {
+    can_issue_link(member)?;
+    can_act_on(member, MemberAction::IssueLink)
 }
 
 /// Nobody issues a password link for their own account, nor for a deactivated person.

@@ -16,8 +16,8 @@ use crate::routes::web::views::{format_optional, format_time, history_rows, Hist
 use crate::routes::web::{render, see_other};
 use crate::services::grants::EffectivePermission;
 use crate::services::roles as role_service;
-use crate::services::team::{self, Member, MemberAction};
-use crate::services::{audit_log, refusal_reason, FieldErrors, FormError, Refusal};
+use crate::services::team::{self, MemberAction};
+use crate::services::{audit_log, refusal_reason, FieldErrors, FormError};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -43,25 +43,13 @@ struct MemberPage {
     status_refusal: Option<String>,
     /// Why the viewer may not change this person's roles.
     roles_refusal: Option<String>,
-    is_self: bool,
+    deactivated: bool,
+    /// "New invitation link" for someone invited, "Password reset link" otherwise.
+    link_label: &'static str,
+    /// "Reactivate" for someone deactivated, "Deactivate…" otherwise, and its button's look.
+    status_label: &'static str,
+    status_class: &'static str,
     history: Vec<HistoryRow>,
-}
-
-/// Deactivating or reactivating, whichever the person's status offers.
-fn status_change(member: &Member) -> Result<(), Refusal> {
-    if member.is_deactivated() {
-        team::can_act_on(member, MemberAction::Reactivate)?;
-        team::can_reactivate(member)
-    } else {
-        team::can_act_on(member, MemberAction::Deactivate)?;
-        team::can_deactivate(member)?;
-        team::can_lose_admin(member)
-    }
-}
-
-fn link_issue(member: &Member) -> Result<(), Refusal> {
-    team::can_issue_link(member)?;
-    team::can_act_on(member, MemberAction::IssueLink)
 }
 
 async fn member_page(
@@ -83,16 +71,32 @@ async fn member_page(
         checked.as_deref().unwrap_or(&member.role_ids),
         errors.get(pickers::ROLE_IDS).map(str::to_string),
     );
-    let link_refusal = refusal_reason(link_issue(&member));
-    let status_refusal = refusal_reason(status_change(&member));
+    let link_refusal = refusal_reason(team::can_send_link(&member));
+    let status_refusal = refusal_reason(team::can_change_status(&member));
     let roles_refusal = refusal_reason(team::can_act_on(&member, MemberAction::ChangeRoles));
-    let is_self = member.is_viewer();
+    let deactivated = member.is_deactivated();
+    let invited = member.is_invited();
     let person = member.user;
     render(
         MemberPage {
             asset_version: ASSET_VERSION,
             layout: Layout::new(principal, session, Section::Team, person.email.clone()),
-            is_self,
+            deactivated,
+            link_label: if invited {
+                "New invitation link"
+            } else {
+                "Password reset link"
+            },
+            status_label: if deactivated {
+                "Reactivate"
+            } else {
+                "Deactivate…"
+            },
+            status_class: if deactivated {
+                "button"
+            } else {
+                "button button-danger-outline"
+            },
             link_refusal,
             status_refusal,
             roles_refusal,
