@@ -7,4 +7,4 @@ pub mod permission_set;
 pub mod vocabulary;
 
 pub use permission_set::PermissionSet;
-pub use vocabulary::{AuditAction, KeyRefusal, Outcome, TargetKind, UserStatus};
+pub use vocabulary::{ActorKind, AuditAction, KeyRefusal, Outcome, TargetKind, UserStatus};

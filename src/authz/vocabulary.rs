@@ -78,6 +78,17 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// Who acted, as the audit log records it.
+    ActorKind {
+        User => "user",
+        /// An API key; the stored word keeps the help page's name.
+        Key => "service-account",
+        Anonymous => "anonymous",
+        System => "system",
+    }
+}
+
+vocabulary! {
     /// How an audited attempt ended.
     Outcome {
         Success => "success",
@@ -144,6 +155,7 @@ mod tests {
         check(AuditAction::ALL, AuditAction::as_str, AuditAction::parse);
         check(TargetKind::ALL, TargetKind::as_str, TargetKind::parse);
         check(Outcome::ALL, Outcome::as_str, Outcome::parse);
+        check(ActorKind::ALL, ActorKind::as_str, ActorKind::parse);
         check(KeyRefusal::ALL, KeyRefusal::as_str, KeyRefusal::parse);
         check(UserStatus::ALL, UserStatus::as_str, UserStatus::parse);
     }

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::authz::{AuditAction, Outcome, TargetKind};
+use crate::authz::{ActorKind, AuditAction, Outcome, TargetKind};
 use crate::db::schema::audit_events;
 use crate::db::{new_id, now, DbConnection};
 use crate::limits::{client_network_label, truncate, AUDIT_TEXT_MAX};
@@ -133,10 +133,10 @@ pub fn record_repeated(
 
 fn actor_columns(actor: &Actor) -> (&'static str, Option<&str>, &str) {
     match actor {
-        Actor::User { id, label } => ("user", Some(id.as_str()), label.as_str()),
-        Actor::Key { id, label } => ("service-account", Some(id.as_str()), label.as_str()),
-        Actor::Anonymous => ("anonymous", None, "anonymous"),
-        Actor::System => ("system", None, "system"),
+        Actor::User { id, label } => (ActorKind::User.as_str(), Some(id.as_str()), label.as_str()),
+        Actor::Key { id, label } => (ActorKind::Key.as_str(), Some(id.as_str()), label.as_str()),
+        Actor::Anonymous => (ActorKind::Anonymous.as_str(), None, "anonymous"),
+        Actor::System => (ActorKind::System.as_str(), None, "system"),
     }
 }
 

@@ -12,7 +12,8 @@ use crate::models::{api_key, permission};
 /// What the cache knows about a public id.
 #[derive(Debug)]
 pub enum CachedKey {
-    Found(KeyRecord),
+    /// Shared, so that a request holding the key's record costs no copy of it.
+    Found(Arc<KeyRecord>),
     Missing,
 }
 
@@ -54,7 +55,7 @@ impl Verification {
     pub fn record(&self) -> Option<&KeyRecord> {
         match self {
             Self::Valid(entry) => match entry.as_ref() {
-                CachedKey::Found(record) => Some(record),
+                CachedKey::Found(record) => Some(record.as_ref()),
                 CachedKey::Missing => None,
             },
             _ => None,
@@ -87,7 +88,7 @@ impl Verification {
         if let Self::Valid(entry) = &self {
             if let CachedKey::Found(record) = entry.as_ref() {
                 return Ok(AuthenticatedKey {
-                    record: record.clone(),
+                    record: Arc::clone(record),
                     entry: Arc::clone(entry),
                 });
             }
@@ -101,7 +102,7 @@ impl Verification {
 /// A key that authenticated: its record, and the cache entry it came from.
 #[derive(Debug, Clone)]
 pub struct AuthenticatedKey {
-    record: KeyRecord,
+    record: Arc<KeyRecord>,
     entry: Arc<CachedKey>,
 }
 
@@ -132,7 +133,7 @@ pub(super) fn load(conn: &mut DbConnection, public_id: &str) -> Result<CachedKey
         names.dedup();
         (PermissionSet::from_names(names.iter().cloned()), names)
     };
-    Ok(CachedKey::Found(KeyRecord {
+    Ok(CachedKey::Found(Arc::new(KeyRecord {
         id: key.id,
         name: key.name,
         secret_hash: key.secret_hash,
@@ -141,5 +142,5 @@ pub(super) fn load(conn: &mut DbConnection, public_id: &str) -> Result<CachedKey
         roles: roles.into_iter().map(|(id, name, _)| (id, name)).collect(),
         permissions,
         permission_names,
-    }))
+    })))
 }

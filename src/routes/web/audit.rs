@@ -6,10 +6,11 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use crate::auth::Principal;
+use crate::authz::ActorKind;
 use crate::error::AppError;
 use crate::routes::web::layout::{Layout, Section, ASSET_VERSION};
 use crate::routes::web::render;
-use crate::routes::web::views::format_time;
+use crate::routes::web::views::{format_time, succeeded};
 use crate::services::audit_log::{self, AuditQuery, Cursor};
 use crate::services::FieldErrors;
 use crate::state::AppState;
@@ -24,6 +25,9 @@ pub struct EventRow {
     pub summary: String,
     pub ip: String,
     pub outcome: String,
+    pub succeeded: bool,
+    /// Whether the actor's kind is worth a badge (anything but a person, named by more than it).
+    pub show_kind: bool,
     /// For an event that repeated (refusals are counted on one row): how often, and the latest time.
     pub repeats: Option<String>,
 }
@@ -63,6 +67,8 @@ pub async fn list(
                 .into_iter()
                 .map(|e| EventRow {
                     at: format_time(&e.occurred_at),
+                    show_kind: e.actor_kind != ActorKind::User.as_str()
+                        && e.actor_label != e.actor_kind,
                     actor: e.actor_label,
                     actor_kind: e.actor_kind,
                     action: e.action,
@@ -70,6 +76,7 @@ pub async fn list(
                     target_kind: e.target_kind,
                     summary: e.summary,
                     ip: e.ip_address.unwrap_or_default(),
+                    succeeded: succeeded(&e.outcome),
                     outcome: e.outcome,
                     repeats: (e.repeat_count > 1).then(|| match &e.last_occurred_at {
                         Some(last) => format!(

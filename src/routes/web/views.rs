@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use serde::Deserialize;
 
+use crate::authz::Outcome;
 use crate::models::audit::AuditEvent;
 
 /// Rows per page of the console's lists.
@@ -57,6 +58,12 @@ pub struct HistoryRow {
     pub action: String,
     pub summary: String,
     pub outcome: String,
+    pub succeeded: bool,
+}
+
+/// Whether an event's stored outcome is a success.
+pub fn succeeded(outcome: &str) -> bool {
+    Outcome::parse(outcome) == Some(Outcome::Success)
 }
 
 pub fn history_rows(events: Vec<AuditEvent>) -> Vec<HistoryRow> {
@@ -67,6 +74,7 @@ pub fn history_rows(events: Vec<AuditEvent>) -> Vec<HistoryRow> {
             actor: e.actor_label,
             action: e.action,
             summary: e.summary,
+            succeeded: succeeded(&e.outcome),
             outcome: e.outcome,
         })
         .collect()
