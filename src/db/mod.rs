@@ -22,7 +22,7 @@ use diesel::prelude::*;
 use crate::error::AppError;
 use health::Health;
 pub use migrate::run_migrations;
-pub use pool::{ConnectionManager, DbPool, PooledDb, POOL_WAIT};
+pub use pool::{prepare_postgres_client, ConnectionManager, DbPool, PooledDb, POOL_WAIT};
 pub use url::DatabaseUrl;
 
 #[derive(diesel::MultiConnection)]

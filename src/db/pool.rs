@@ -26,6 +26,14 @@ const POOL_CONNECTION_TIMEOUT: Duration = Duration::from_secs(1);
 pub type DbPool = Pool<ConnectionManager>;
 pub type PooledDb = PooledConnection<ConnectionManager>;
 
+/// Prepares the OpenSSL built into the binary, which libpq uses, once: before libpq does, and
+/// without OpenSSL's exit-time clean-up (the pool's threads may still be connecting while the
+/// process exits, and a clean-up under them crashes it). Whatever opens a PostgreSQL connection
+/// first in a process calls it: the pool does, and so must a tool or test connecting on its own.
+pub fn prepare_postgres_client() {
+    openssl_sys::init();
+}
+
 /// Opens connections for the pool, choosing the backend by URL rather than letting
 /// `MultiConnection::establish` try each one and discard the errors.
 ///
@@ -58,10 +66,7 @@ impl ConnectionManager {
     pub fn connect(&self) -> Result<DbConnection, ConnectionError> {
         match &self.url {
             DatabaseUrl::Postgres(url) => {
-                // libpq uses the OpenSSL built into the binary. Initialise it once, before libpq
-                // does, without OpenSSL's exit-time clean-up: the pool's threads may still be
-                // connecting while the process exits, and a clean-up under them crashes it.
-                openssl_sys::init();
+                prepare_postgres_client();
                 Ok(DbConnection::Postgres(PgConnection::establish(
                     self.pg_url.as_deref().unwrap_or(url),
                 )?))

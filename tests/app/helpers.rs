@@ -42,6 +42,7 @@ impl TestDatabase {
         {
             Some(admin_url) => {
                 let name = format!("latchkey_test_{}", uuid_simple());
+                latchkey::db::prepare_postgres_client();
                 let mut conn = PgConnection::establish(&admin_url).unwrap_or_else(|e| {
                     panic!("TEST_DATABASE_URL is set but PostgreSQL is unreachable: {e}")
                 });
